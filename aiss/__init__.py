@@ -1,0 +1,1 @@
+"""AISS: a self-hosted knowledge (RAG) and terminal backend."""

@@ -1,0 +1,1 @@
+"""Terminals: PTY and SSH processes, scrollback, recording, and the WebSocket bridge."""

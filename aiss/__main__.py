@@ -1,0 +1,83 @@
+"""The `aiss` command line."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from .app import create_app
+from .config import ROLE_PORTS, ROLES, ConfigError, Settings
+from .logs import configure_logging
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aiss", description="AISS knowledge and terminals.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--role", choices=ROLES, help="run only this part (default: all)")
+    serve.add_argument("--host", help="address to listen on (default: AISS_HOST or 127.0.0.1)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        help="port to listen on (default: API_GATEWAY_PORT for all and gateway,"
+        " else the role's classic port)",
+    )
+    return parser
+
+
+def serve_settings(settings: Settings, args: argparse.Namespace) -> Settings:
+    """Apply command-line choices over the environment's."""
+    role = args.role or settings.role
+    port = args.port
+    if port is None:
+        port = settings.port if role in ("all", "gateway") else ROLE_PORTS[role]
+    return dataclasses.replace(settings, role=role, host=args.host or settings.host, port=port)
+
+
+def serve(settings: Settings) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fatal: list[Exception] = []
+
+    def on_fatal(exc: Exception) -> None:
+        fatal.append(exc)
+        server.should_exit = True
+
+    app = create_app(settings, on_fatal=on_fatal)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout) or 1,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        return 3
+    return 1 if fatal else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = serve_settings(Settings.from_env(), args)
+    except ConfigError as exc:
+        print(f"aiss: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

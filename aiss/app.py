@@ -1,0 +1,99 @@
+"""`create_app`: the Starlette app and the one lifespan that runs the actor tree."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
+
+from actors import ActorError, running
+
+from .api import openapi_document
+from .errors import AissError, error_response, from_http_status
+from .metrics import Metrics
+from .middleware import RequestContext
+from .routes import health
+from .state import AppState
+from .tree import build_tree
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Sequence
+
+    from starlette.requests import Request
+
+    from actors import ChildSpec
+
+    from .config import Settings
+
+logger = logging.getLogger("aiss")
+
+
+def _version() -> str:
+    try:
+        return version("aiss")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+async def _on_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, HTTPException):
+        exc = from_http_status(exc.status_code, str(exc.detail))
+    elif not isinstance(exc, (AissError, ActorError)):
+        logger.error("unhandled error", exc_info=exc)
+    error = error_response(exc)
+    return JSONResponse(error.body, status_code=error.status, headers=error.headers)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    subtrees: Sequence[ChildSpec] = (),
+    on_fatal: Callable[[Exception], None] | None = None,
+) -> Starlette:
+    """Build the app for `settings`.
+
+    `subtrees` are the supervised subtrees the process may run; its role picks
+    among them. `on_fatal` is called if the tree gives up while serving.
+    """
+    root = build_tree(settings, subtrees)
+    metrics = Metrics(root.nodes)
+    routes = [*health.routes()]
+    document = openapi_document(routes, title="AISS", version=_version())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with running(root, on_failure=on_fatal):
+            logger.info("ready", extra={"role": settings.role})
+            yield {"aiss": AppState(settings, root, metrics, document)}
+        logger.info("stopped")
+
+    origins = list(settings.cors_allowed_origins)
+    middleware = [
+        Middleware(RequestContext, metrics=metrics),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials="*" not in origins,
+            expose_headers=["X-Request-ID", "Retry-After"],
+        ),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={
+            AissError: _on_error,
+            ActorError: _on_error,
+            HTTPException: _on_error,
+            Exception: _on_error,
+        },
+        lifespan=lifespan,
+    )

@@ -1,0 +1,290 @@
+"""Settings: one frozen object, built once at start from the environment.
+
+`Settings.from_env` is the only place that reads configuration. It takes the
+environment as a mapping (and an optional `.env` file, which the environment
+overrides), checks every value, and reports all problems at once, each naming
+the variable and the form it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, TypeVar
+
+from dotenv import dotenv_values
+
+from .values import parse_bool, parse_duration, parse_list, parse_size
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+T = TypeVar("T")
+
+ROLES: Final = (
+    "all",
+    "gateway",
+    "users",
+    "documents",
+    "context",
+    "embedding",
+    "rag",
+    "terminal-gateway",
+    "terminal-sessions",
+)
+ROLE_PORTS: Final = {
+    "gateway": 8080,
+    "users": 8081,
+    "documents": 8082,
+    "context": 8083,
+    "embedding": 8084,
+    "rag": 8085,
+    "terminal-gateway": 8086,
+    "terminal-sessions": 8087,
+}
+ENVIRONMENTS: Final = ("development", "test", "production")
+LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
+LLM_PROVIDERS: Final = ("none", "openai", "anthropic", "ollama")
+_PLACEHOLDER_WORDS: Final = ("change", "placeholder", "example", "your", "default", "secret")
+_DEFAULT_PASSWORDS: Final = frozenset({"minioadmin", "password", "admin", "root", "aiss", "mongo"})
+MIN_JWT_SECRET: Final = 32
+
+
+class ConfigError(ValueError):
+    """Start-up stops: at least one variable has a value AISS cannot use."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A value that never shows in logs, reprs or error messages."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def reveal(self) -> str:
+        return self.value
+
+
+class _Reader:
+    """Reads variables, remembering their names and collecting every problem."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.names: list[str] = []
+        self.problems: list[str] = []
+
+    def _raw(self, name: str) -> str | None:
+        self.names.append(name)
+        value = self.environ.get(name)
+        return value if value not in (None, "") else None
+
+    def text(self, name: str, default: str) -> str:
+        return self._raw(name) or default
+
+    def optional(self, name: str) -> str | None:
+        return self._raw(name)
+
+    def parsed(self, name: str, parse: Callable[[str], T], default: str) -> T:
+        raw = self._raw(name) or default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            self.problems.append(f"{name}={raw!r}: expected {exc}")
+            return parse(default)
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = (self._raw(name) or default).lower()
+        if value not in choices:
+            self.problems.append(f"{name}={value!r}: expected one of {', '.join(choices)}")
+            return default
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            self.problems.append(f"{name}={raw!r}: expected a whole number from {low} to {high}")
+            return default
+        return value
+
+    def secrets(self, name: str) -> tuple[Secret, ...]:
+        joined = self.secret(name)
+        return tuple(Secret(s) for s in parse_list(joined.reveal())) if joined else ()
+
+    def secret(self, name: str) -> Secret | None:
+        """NAME, or NAME_FILE naming a file that holds it (Docker secrets)."""
+        value = self._raw(name)
+        path = self._raw(f"{name}_FILE")
+        if path is None:
+            return Secret(value) if value is not None else None
+        if value is not None:
+            self.problems.append(f"{name} and {name}_FILE are both set: set only one")
+            return None
+        try:
+            content = Path(path).read_text().rstrip("\r\n")
+        except OSError as exc:
+            self.problems.append(f"{name}_FILE={path!r}: cannot read it ({exc.strerror})")
+            return None
+        return Secret(content) if content else None
+
+
+def _seconds(text: str) -> float:
+    return parse_duration(text).total_seconds()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    environment: str = "development"
+    log_level: str = "info"
+    log_format: str = "json"
+    role: str = "all"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    jwt_secret: Secret | None = None
+    jwt_previous_secrets: tuple[Secret, ...] = ()
+    jwt_expiration: timedelta = timedelta(minutes=30)
+    refresh_token_expiration: timedelta = timedelta(days=7)
+    mongodb_uri: Secret | None = None
+    mongodb_database: str = "aiss"
+    mongodb_user: str | None = None
+    mongodb_password: Secret | None = None
+    qdrant_url: str | None = None
+    qdrant_api_key: Secret | None = None
+    general_embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    personal_embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    use_gpu: bool = False
+    use_fp16: bool = False
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    minio_root_user: str | None = None
+    minio_root_password: Secret | None = None
+    minio_bucket: str = "aiss-documents"
+    default_llm_provider: str = "none"
+    openai_api_key: Secret | None = None
+    anthropic_api_key: Secret | None = None
+    ollama_host: str = "http://localhost:11434"
+    cors_allowed_origins: tuple[str, ...] = ()
+    max_upload_bytes: int = 50 * 1024 * 1024
+    mailbox_size: int = 1024
+    ask_timeout: float = 10.0
+    shutdown_timeout: float = 10.0
+    max_restarts: int = 5
+    restart_window: float = 30.0
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, env_file: str | None = ".env"
+    ) -> Settings:
+        """Build settings from `environ` (default: the process environment).
+
+        Variables missing there are taken from the dotenv file that
+        `AISS_ENV_FILE` names, or else `env_file` when it exists.
+        """
+        environ = dict(os.environ if environ is None else environ)
+        named = environ.get("AISS_ENV_FILE")
+        if named and not Path(named).is_file():
+            raise ConfigError([f"AISS_ENV_FILE={named!r}: no such file"])
+        path = named or env_file
+        if path and Path(path).is_file():
+            from_file = {k: v for k, v in dotenv_values(path).items() if v is not None}
+            environ = from_file | environ
+        reader = _Reader(environ)
+        settings = cls._read(reader)
+        if settings.environment == "production":
+            reader.problems.extend(settings._production_problems())
+        if reader.problems:
+            raise ConfigError(reader.problems)
+        return settings
+
+    @classmethod
+    def _read(cls, r: _Reader) -> Settings:
+        home = Path(r.environ.get("HOME") or ".")
+        xdg = r.environ.get("XDG_DATA_HOME")
+        default_data = Path(xdg) / "aiss" if xdg else home / ".local" / "share" / "aiss"
+        return cls(
+            environment=r.choice("ENVIRONMENT", ENVIRONMENTS, "development"),
+            log_level=r.choice("LOG_LEVEL", LOG_LEVELS, "info"),
+            log_format=r.choice("AISS_LOG_FORMAT", ("json", "text"), "json"),
+            role=r.choice("AISS_ROLE", ROLES, "all"),
+            host=r.text("AISS_HOST", "127.0.0.1"),
+            port=r.integer("API_GATEWAY_PORT", 8080, 0, 65535),
+            data_dir=Path(r.text("AISS_DATA_DIR", str(default_data))).expanduser(),
+            jwt_secret=r.secret("JWT_SECRET"),
+            jwt_previous_secrets=r.secrets("JWT_PREVIOUS_SECRETS"),
+            jwt_expiration=r.parsed("JWT_EXPIRATION", parse_duration, "30m"),
+            refresh_token_expiration=r.parsed("REFRESH_TOKEN_EXPIRATION", parse_duration, "7d"),
+            mongodb_uri=r.secret("MONGODB_URI"),
+            mongodb_database=r.text("MONGODB_DATABASE", "aiss"),
+            mongodb_user=r.optional("MONGODB_USER"),
+            mongodb_password=r.secret("MONGODB_PASSWORD"),
+            qdrant_url=r.optional("QDRANT_URL"),
+            qdrant_api_key=r.secret("QDRANT_API_KEY"),
+            general_embedding_model=r.text("GENERAL_EMBEDDING_MODEL", cls.general_embedding_model),
+            personal_embedding_model=r.text(
+                "PERSONAL_EMBEDDING_MODEL", cls.personal_embedding_model
+            ),
+            use_gpu=r.parsed("USE_GPU", parse_bool, "false"),
+            use_fp16=r.parsed("USE_FP16", parse_bool, "false"),
+            s3_endpoint=r.optional("AISS_S3_ENDPOINT"),
+            s3_region=r.text("AISS_S3_REGION", "us-east-1"),
+            minio_root_user=r.optional("MINIO_ROOT_USER"),
+            minio_root_password=r.secret("MINIO_ROOT_PASSWORD"),
+            minio_bucket=r.text("MINIO_BUCKET", "aiss-documents"),
+            default_llm_provider=r.choice("DEFAULT_LLM_PROVIDER", LLM_PROVIDERS, "none"),
+            openai_api_key=r.secret("OPENAI_API_KEY"),
+            anthropic_api_key=r.secret("ANTHROPIC_API_KEY"),
+            ollama_host=r.text("OLLAMA_HOST", "http://localhost:11434"),
+            cors_allowed_origins=r.parsed("CORS_ALLOWED_ORIGINS", parse_list, ""),
+            max_upload_bytes=r.parsed("AISS_MAX_UPLOAD_SIZE", parse_size, "50MiB"),
+            mailbox_size=r.integer("AISS_MAILBOX_SIZE", 1024, 1, 1_000_000),
+            ask_timeout=r.parsed("AISS_ASK_TIMEOUT", _seconds, "10s"),
+            shutdown_timeout=r.parsed("AISS_SHUTDOWN_TIMEOUT", _seconds, "10s"),
+            max_restarts=r.integer("AISS_MAX_RESTARTS", 5, 0, 1000),
+            restart_window=r.parsed("AISS_RESTART_WINDOW", _seconds, "30s"),
+        )
+
+    def _production_problems(self) -> list[str]:
+        problems = []
+        if self.jwt_secret is None:
+            problems.append("JWT_SECRET: required when ENVIRONMENT=production")
+        elif _placeholder(self.jwt_secret) or len(self.jwt_secret.reveal()) < MIN_JWT_SECRET:
+            problems.append(
+                f"JWT_SECRET: a placeholder or short value is refused in production;"
+                f" use at least {MIN_JWT_SECRET} random characters"
+            )
+        if any(_placeholder(s) for s in self.jwt_previous_secrets):
+            problems.append("JWT_PREVIOUS_SECRETS: placeholder values are refused in production")
+        for name, secret in (
+            ("MONGODB_PASSWORD", self.mongodb_password),
+            ("MINIO_ROOT_PASSWORD", self.minio_root_password),
+            ("QDRANT_API_KEY", self.qdrant_api_key),
+        ):
+            if secret is not None and _placeholder(secret):
+                problems.append(f"{name}: a placeholder or default value is refused in production")
+        return problems
+
+
+def _placeholder(secret: Secret) -> bool:
+    value = secret.reveal().lower()
+    return value in _DEFAULT_PASSWORDS or any(word in value for word in _PLACEHOLDER_WORDS)
+
+
+def variable_names() -> list[str]:
+    """Every variable `Settings.from_env` reads, in reading order."""
+    reader = _Reader({})
+    Settings._read(reader)
+    return ["AISS_ENV_FILE", *dict.fromkeys(reader.names)]

@@ -1,0 +1,150 @@
+"""One error tree for the whole server, mapped to HTTP and WebSocket codes here only.
+
+```
+AissError                       500  internal
+├── BadRequest                  400  bad_request
+│   └── ValidationFailed        422  validation_failed   (details: the field errors)
+├── Unauthorized                401  unauthorized
+├── Forbidden                   403  forbidden
+├── NotFound                    404  not_found
+├── MethodNotAllowed            405  method_not_allowed
+├── Conflict                    409  conflict
+├── PayloadTooLarge             413  payload_too_large
+├── UnsupportedMediaType        415  unsupported_media_type
+├── TooManyRequests             429  too_many_requests   (Retry-After)
+├── ServiceUnavailable          503  unavailable
+└── Timeout                     504  timeout
+```
+Errors of the actor runtime map onto it: a full mailbox is 429, a dead actor
+503, an ask past its deadline 504. Anything else is a 500 whose message says
+nothing about the server's insides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from actors import ActorDead, AskTimeout, MailboxFull, TooManyChildren
+
+
+class AissError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal"
+    ws_close: ClassVar[int] = 1011
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class BadRequest(AissError):
+    status, code, ws_close = 400, "bad_request", 1007
+
+
+class ValidationFailed(BadRequest):
+    status, code = 422, "validation_failed"
+
+
+class Unauthorized(AissError):
+    status, code, ws_close = 401, "unauthorized", 4401
+
+
+class Forbidden(AissError):
+    status, code, ws_close = 403, "forbidden", 4403
+
+
+class NotFound(AissError):
+    status, code, ws_close = 404, "not_found", 4404
+
+
+class MethodNotAllowed(AissError):
+    status, code = 405, "method_not_allowed"
+
+
+class Conflict(AissError):
+    status, code, ws_close = 409, "conflict", 4409
+
+
+class PayloadTooLarge(AissError):
+    status, code, ws_close = 413, "payload_too_large", 1009
+
+
+class UnsupportedMediaType(AissError):
+    status, code, ws_close = 415, "unsupported_media_type", 1003
+
+
+class TooManyRequests(AissError):
+    status, code, ws_close = 429, "too_many_requests", 1013
+
+    def __init__(self, message: str, retry_after: int = 1, details: Any = None) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceUnavailable(AissError):
+    status, code, ws_close = 503, "unavailable", 1013
+
+
+class Timeout(AissError):
+    status, code, ws_close = 504, "timeout", 1011
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    ws_close: int
+
+
+_HTTP_CODES: dict[int, type[AissError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: ValidationFailed,
+    429: TooManyRequests,
+    503: ServiceUnavailable,
+    504: Timeout,
+}
+
+
+def as_aiss_error(exc: BaseException) -> AissError:
+    """The one place that decides what a failure means to a client."""
+    match exc:
+        case AissError():
+            return exc
+        case MailboxFull():
+            return TooManyRequests(f"{exc.actor} is busy; try again shortly")
+        case TooManyChildren():
+            return TooManyRequests(f"{exc.supervisor} is at its limit of {exc.limit}")
+        case ActorDead():
+            return ServiceUnavailable(f"{exc.actor} is not running")
+        case AskTimeout():
+            return Timeout(f"{exc.actor} did not answer in time")
+    return AissError("internal error")
+
+
+def from_http_status(status: int, message: str) -> AissError:
+    """For errors Starlette raises itself (unknown route, wrong method)."""
+    return _HTTP_CODES.get(status, AissError)(message)
+
+
+def error_response(exc: BaseException) -> ErrorResponse:
+    error = as_aiss_error(exc)
+    body: dict[str, Any] = {"error": error.code, "message": error.message}
+    if error.details is not None:
+        body["details"] = error.details
+    return ErrorResponse(error.status, body, error.headers(), error.ws_close)

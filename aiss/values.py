@@ -1,0 +1,60 @@
+"""Parsers for the textual forms settings take: durations, sizes, booleans, lists."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+_SIZE = re.compile(r"(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "kib": 1024,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    None: 1,
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+DURATION_FORM = "a duration such as 30m, 7d, 3600s or 500ms (a bare number is seconds)"
+SIZE_FORM = "a size such as 50MiB, 10MB or 1048576 (bytes)"
+BOOL_FORM = "one of true, false, 1, 0, yes, no, on, off"
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match is None:
+        raise ValueError(DURATION_FORM)
+    seconds = float(match[1]) * _DURATION_UNITS[match[2]]
+    if seconds <= 0:
+        raise ValueError(f"{DURATION_FORM}, above zero")
+    return timedelta(seconds=seconds)
+
+
+def parse_size(text: str) -> int:
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(SIZE_FORM)
+    unit = match[2].lower() if match[2] else None
+    size = int(match[1]) * _SIZE_UNITS[unit]
+    if size <= 0:
+        raise ValueError(f"{SIZE_FORM}, above zero")
+    return size
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(BOOL_FORM)
+
+
+def parse_list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
