@@ -28,3 +28,4 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.actors
+	$(BIN)/python -m bench.vectors

@@ -12,6 +12,7 @@ from .errors import (
 from .host import running
 from .messages import Request
 from .ref import ActorRef
+from .service import Service
 from .spec import UP, ActorMetrics, ChildSpec, Node, Restart, Status, Strategy
 from .supervisor import DynamicSupervisor, Supervisor
 
@@ -31,6 +32,7 @@ __all__ = [
     "Request",
     "Restart",
     "RestartIntensityExceeded",
+    "Service",
     "Status",
     "Strategy",
     "Supervisor",

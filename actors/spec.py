@@ -47,6 +47,12 @@ class ActorMetrics:
     failures: int = 0
     restarts: int = 0
     mailbox_depth: int = 0
+    # Set by a child that runs but cannot serve (its store is unreachable, say).
+    unhealthy: str | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.status in UP and self.unhealthy is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,8 @@ from .metrics import Metrics
 from .middleware import RequestContext
 from .routes import health
 from .state import AppState
-from .tree import build_tree
+from .storage.stores import build_stores
+from .tree import build_tree, runs
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
@@ -54,15 +55,19 @@ async def _on_error(request: Request, exc: Exception) -> JSONResponse:
 def create_app(
     settings: Settings,
     *,
-    subtrees: Sequence[ChildSpec] = (),
+    subtrees: Sequence[ChildSpec] | None = None,
     on_fatal: Callable[[Exception], None] | None = None,
 ) -> Starlette:
     """Build the app for `settings`.
 
-    `subtrees` are the supervised subtrees the process may run; its role picks
-    among them. `on_fatal` is called if the tree gives up while serving.
+    `subtrees` replaces the supervised subtrees the process may run (tests use
+    it); its role picks among them. `on_fatal` is called if the tree gives up
+    while serving.
     """
-    root = build_tree(settings, subtrees)
+    stores = None
+    if subtrees is None and runs(settings.role, "stores"):
+        stores = build_stores(settings)
+    root = build_tree(settings, [stores.tree] if stores else subtrees or ())
     metrics = Metrics(root.nodes)
     routes = [*health.routes()]
     document = openapi_document(routes, title="AISS", version=_version())
@@ -71,7 +76,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with running(root, on_failure=on_fatal):
             logger.info("ready", extra={"role": settings.role})
-            yield {"aiss": AppState(settings, root, metrics, document)}
+            yield {"aiss": AppState(settings, root, metrics, document, stores)}
         logger.info("stopped")
 
     origins = list(settings.cors_allowed_origins)

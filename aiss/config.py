@@ -184,6 +184,7 @@ class Settings:
     shutdown_timeout: float = 10.0
     max_restarts: int = 5
     restart_window: float = 30.0
+    health_interval: float = 2.0
 
     @classmethod
     def from_env(
@@ -255,6 +256,7 @@ class Settings:
             shutdown_timeout=r.parsed("AISS_SHUTDOWN_TIMEOUT", _seconds, "10s"),
             max_restarts=r.integer("AISS_MAX_RESTARTS", 5, 0, 1000),
             restart_window=r.parsed("AISS_RESTART_WINDOW", _seconds, "30s"),
+            health_interval=r.parsed("AISS_HEALTH_INTERVAL", _seconds, "2s"),
         )
 
     def _production_problems(self) -> list[str]:

@@ -13,6 +13,7 @@ AissError                       500  internal
 ├── UnsupportedMediaType        415  unsupported_media_type
 ├── TooManyRequests             429  too_many_requests   (Retry-After)
 ├── ServiceUnavailable          503  unavailable
+│   └── StoreUnavailable        503  unavailable         (Retry-After)
 └── Timeout                     504  timeout
 ```
 Errors of the actor runtime map onto it: a full mailbox is 429, a dead actor
@@ -91,6 +92,21 @@ class TooManyRequests(AissError):
 
 class ServiceUnavailable(AissError):
     status, code, ws_close = 503, "unavailable", 1013
+
+    def __init__(self, message: str, retry_after: int | None = None, details: Any = None) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """A store (database, object store, vector store) does not answer; retry later."""
+
+    def __init__(self, store: str, retry_after: int = 5) -> None:
+        super().__init__(f"the {store} is unreachable; try again shortly", retry_after)
+        self.store = store
 
 
 class Timeout(AissError):

@@ -66,3 +66,5 @@ def configure_logging(settings: Settings) -> None:
         logger.propagate = True
     # Access lines come from our middleware, with request ids and route templates.
     logging.getLogger("uvicorn.access").disabled = True
+    # The embedded MongoDB server logs each query it answers without its SQL fast path.
+    logging.getLogger("neosqlite").setLevel(max(root.level, logging.ERROR))

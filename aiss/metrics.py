@@ -8,8 +8,6 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from actors import UP
-
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
@@ -37,7 +35,7 @@ class _TreeCollector(Collector):
         for node in self._nodes():
             m = node.metrics
             depth.add_metric([node.path], m.mailbox_depth)
-            up.add_metric([node.path], 1 if m.status in UP else 0)
+            up.add_metric([node.path], 1 if m.up else 0)
             handled.add_metric([node.path], m.handled)
             failures.add_metric([node.path], m.failures)
             restarts.add_metric([node.path], m.restarts)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from .config import Settings
     from .metrics import Metrics
+    from .storage.stores import Stores
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class AppState:
     root: Supervisor
     metrics: Metrics
     openapi: dict[str, Any]
+    stores: Stores | None
 
 
 def app_state(conn: HTTPConnection) -> AppState:

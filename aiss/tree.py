@@ -27,10 +27,14 @@ ROLE_SUBTREES: Final[dict[str, frozenset[str]]] = {
 }
 
 
+def runs(role: str, subtree: str) -> bool:
+    wanted = ROLE_SUBTREES.get(role)
+    return wanted is None or subtree in wanted
+
+
 def build_tree(settings: Settings, subtrees: Sequence[ChildSpec]) -> Supervisor:
     """The root supervisor over the `subtrees` that `settings.role` runs, in order."""
-    wanted = ROLE_SUBTREES.get(settings.role)
-    children = [spec for spec in subtrees if wanted is None or spec.name in wanted]
+    children = [spec for spec in subtrees if runs(settings.role, spec.name)]
     return Supervisor(
         "root",
         children,

@@ -25,8 +25,14 @@ def free_port() -> int:
 @asynccontextmanager
 async def serving(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
     """Serve `app` with uvicorn on a loopback port; yield a client bound to it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        async with _serve(app, sock) as client:
+            yield client
+
+
+@asynccontextmanager
+async def _serve(app: ASGIApp, sock: socket.socket) -> AsyncIterator[httpx.AsyncClient]:
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, lifespan="on", log_config=None, ws="websockets-sansio")
     server = uvicorn.Server(config)
@@ -42,4 +48,3 @@ async def serving(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
                 yield client
         finally:
             server.should_exit = True
-    sock.close()

@@ -8,8 +8,6 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from actors import UP
-
 from ..api import endpoint
 from ..state import app_state
 
@@ -26,6 +24,7 @@ class Health(BaseModel):
 class ActorState(BaseModel):
     actor: str
     status: str
+    reason: str | None = None
 
 
 class Readiness(BaseModel):
@@ -43,9 +42,9 @@ async def health(request: Request) -> Health:
 async def ready(request: Request) -> Response:
     """Every actor of this process is up; 503 lists those that are not."""
     down = [
-        ActorState(actor=node.path, status=node.metrics.status.value)
+        ActorState(actor=node.path, status=node.metrics.status.value, reason=node.metrics.unhealthy)
         for node in app_state(request).root.nodes()
-        if node.metrics.status not in UP
+        if not node.metrics.up
     ]
     report = Readiness(ready=not down, not_ready=down)
     return JSONResponse(report.model_dump(mode="json"), status_code=503 if down else 200)

@@ -1,0 +1,145 @@
+"""The embedded servers `aiss serve` runs when no external store is configured.
+
+Each is a supervised service listening on loopback: the nx-27017 MongoDB wire
+server (SQLite underneath) and the nanio S3 server. Clients reach them over TCP
+with the same drivers as in production. A restart keeps the port, so clients
+find the server again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import os
+import secrets
+import socket
+from typing import TYPE_CHECKING
+
+import anyio
+import uvicorn
+
+from actors import Service
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from anyio.abc import TaskStatus
+
+
+class EmbeddedMongo(Service):
+    def __init__(self, data_dir: Path, *, name: str = "embedded_mongo") -> None:
+        super().__init__(name)
+        self.data_dir = data_dir
+        self.port: int | None = None
+
+    @property
+    def uri(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the embedded MongoDB server has not started")
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
+        from nx_27017.handler import NeoSQLiteHandler
+        from nx_27017.server import handle_client
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        handler = NeoSQLiteHandler(data_dir=str(self.data_dir))
+        writers: set[asyncio.StreamWriter] = set()
+
+        async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writers.add(writer)
+            try:
+                await handle_client(reader, writer, handler)
+            finally:
+                writers.discard(writer)
+
+        try:
+            server = await asyncio.start_server(client, "127.0.0.1", self.port or 0)
+            try:
+                self.port = server.sockets[0].getsockname()[1]
+                task_status.started()
+                await stop.wait()
+            finally:
+                server.close()
+                # Python 3.11's Server.close leaves accepted connections open.
+                for writer in list(writers):
+                    writer.close()
+                with anyio.move_on_after(2, shield=True):
+                    await server.wait_closed()
+        finally:
+            handler.close_all()
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the process's main server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class EmbeddedS3(Service):
+    def __init__(self, data_dir: Path, *, region: str, name: str = "embedded_s3") -> None:
+        super().__init__(name)
+        self.data_dir = data_dir
+        self.region = region
+        self.port: int | None = None
+
+    @property
+    def endpoint(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the embedded S3 server has not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    def credentials(self) -> tuple[str, str]:
+        """Generated on first use and kept (readable by the owner only) in the data dir."""
+        path = self.data_dir / "credentials.json"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            pair = {
+                "access_key": f"aiss{secrets.token_hex(8)}",
+                "secret_key": secrets.token_urlsafe(32),
+            }
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as file:
+                json.dump(pair, file)
+        stored = json.loads(path.read_text())
+        return str(stored["access_key"]), str(stored["secret_key"])
+
+    async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
+        from nanio.app import build_app
+        from nanio.auth.credentials import StaticCredentialResolver
+        from nanio.config import Settings as NanioSettings
+
+        access_key, secret_key = self.credentials()
+        objects = self.data_dir / "objects"
+        objects.mkdir(parents=True, exist_ok=True)
+        app = build_app(
+            NanioSettings(
+                data_dir=objects,
+                region=self.region,
+                credentials=StaticCredentialResolver({access_key: secret_key}),
+                access_log=False,
+            )
+        )
+        config = uvicorn.Config(
+            app, lifespan="off", log_config=None, access_log=False, timeout_graceful_shutdown=2
+        )
+        server = _QuietServer(config)
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", self.port or 0))
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(functools.partial(server.serve, sockets=[sock]))
+                with anyio.fail_after(10):
+                    while not server.started:
+                        if server.should_exit:
+                            raise RuntimeError("the embedded S3 server did not start")
+                        await anyio.sleep(0.01)
+                self.port = sock.getsockname()[1]
+                task_status.started()
+                await stop.wait()
+                server.should_exit = True

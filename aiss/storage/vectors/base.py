@@ -1,0 +1,102 @@
+"""The vector store interface and the shapes it speaks in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+Distance = Literal["cosine", "dot", "euclid"]
+FieldValue = str | tuple[str, ...]
+
+# The payload fields that filters may use; each gets a keyword index.
+KEYWORD_FIELDS: Final = ("owner_id", "area_id", "document_id", "scope")
+
+
+class CollectionMismatch(ValueError):
+    """A collection exists under that name with another dimension or distance."""
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    id: str  # a UUID
+    vector: Sequence[float]
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class VectorFilter:
+    """`all` must hold, and at least one group of `any` when it is given.
+
+    A value matches the field exactly; a tuple matches any of its items.
+    Example, what a user may read: `VectorFilter(any=({"owner_id": me, "scope":
+    "personal"}, {"area_id": ("a1", "a2")}))`.
+    """
+
+    all: Mapping[str, FieldValue] = field(default_factory=dict)
+    any: tuple[Mapping[str, FieldValue], ...] = ()
+
+    def __post_init__(self) -> None:
+        for group in (self.all, *self.any):
+            for key, value in group.items():
+                if key not in KEYWORD_FIELDS:
+                    raise ValueError(f"{key!r} is not a filterable field: {KEYWORD_FIELDS}")
+                if isinstance(value, tuple) and not value:
+                    raise ValueError(f"{key!r}: an empty tuple matches nothing")
+
+
+def collection_name(model: str, dimension: int) -> str:
+    """Collections are named by model and dimension, so a new model gets a new one."""
+    slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
+    return f"chunks__{slug}__{dimension}"
+
+
+class VectorStore(Protocol):
+    """What AISS needs of a vector database.
+
+    Every operation naming a collection also accepts an alias: a logical name
+    (`general`, `personal`) that `point_alias` switches from one collection to
+    another, so a re-index under a new model takes over at once.
+    """
+
+    async def create_collection(
+        self, name: str, dimension: int, distance: Distance = "cosine"
+    ) -> None:
+        """Create it with keyword indexes on `KEYWORD_FIELDS`; an identical one is kept."""
+
+    async def delete_collection(self, name: str) -> None: ...
+
+    async def collections(self) -> list[str]: ...
+
+    async def upsert(self, collection: str, points: Sequence[Point]) -> None: ...
+
+    async def search(
+        self,
+        collection: str,
+        vector: Sequence[float],
+        *,
+        limit: int = 10,
+        filter: VectorFilter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[Hit]: ...
+
+    async def delete(self, collection: str, filter: VectorFilter) -> None: ...
+
+    async def count(self, collection: str, filter: VectorFilter | None = None) -> int: ...
+
+    async def point_alias(self, alias: str, collection: str) -> None: ...
+
+    async def resolve(self, name: str) -> str:
+        """The collection an alias points to, or `name` itself."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,77 @@
+"""The supervised owner of the vector store: Qdrant's server, or its engine in-process."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qdrant_client import AsyncQdrantClient
+from qdrant_client.http.exceptions import ResponseHandlingException
+
+from actors import Service
+
+from ...errors import StoreUnavailable
+from ..breaker import Breaker
+from .edge import EdgeVectors
+from .qdrant import QdrantVectors
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import anyio
+    from anyio.abc import TaskStatus
+
+    from .base import VectorStore
+
+
+class VectorService(Service):
+    def __init__(
+        self,
+        *,
+        url: str | None,
+        api_key: str | None,
+        path: Path,
+        probe_interval: float = 2.0,
+        timeout: float = 2.0,
+        name: str = "vectors",
+    ) -> None:
+        super().__init__(name)
+        self.url = url
+        self.api_key = api_key
+        self.path = path
+        self.probe_interval = probe_interval
+        self.timeout = timeout
+        self.breaker = Breaker("vector store", self.metrics, (ResponseHandlingException,))
+        self._store: VectorStore | None = None
+
+    @property
+    def store(self) -> VectorStore:
+        if self._store is None:
+            raise StoreUnavailable("vector store")
+        return self._store
+
+    async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
+        if self.url is None:
+            edge = EdgeVectors(self.path)
+            await edge.open()
+            self._store = edge
+            try:
+                task_status.started()
+                await stop.wait()
+            finally:
+                self._store = None
+                await edge.close()
+            return
+        client = AsyncQdrantClient(url=self.url, api_key=self.api_key, timeout=int(self.timeout))
+        self._store = QdrantVectors(client, breaker=self.breaker)
+        try:
+            await self.breaker.probe(client.get_collections, self.timeout * 2)
+            task_status.started()
+            await self.breaker.watch(
+                client.get_collections,
+                interval=self.probe_interval,
+                limit=self.timeout * 2,
+                stop=stop,
+            )
+        finally:
+            self._store = None
+            await client.close()

@@ -1,0 +1,19 @@
+// Collections and indexes of AISS, for a MongoDB prepared by hand:
+//   mongosh "$MONGODB_URI" --file deploy/mongodb/init.js
+// AISS creates the same at start. Safe to run again. A test keeps this file in
+// step with aiss/storage/models.py.
+const aiss = db.getSiblingDB(process.env.MONGODB_DATABASE || "aiss");
+
+function ensure(name, indexes) {
+  if (!aiss.getCollectionNames().includes(name)) {
+    aiss.createCollection(name);
+  }
+  for (const [keys, options] of indexes) {
+    aiss.getCollection(name).createIndex(keys, options);
+  }
+}
+
+ensure("jobs", [
+  [{"kind": 1, "state": 1, "run_after": 1}, {"name": "kind_state_run_after"}],
+  [{"state": 1, "lease_expires": 1}, {"name": "state_lease"}]
+]);

@@ -1,0 +1,192 @@
+"""One conformance suite, run on Qdrant's engine in-process and on qdrant-client's local mode."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from qdrant_client import QdrantClient
+
+from aiss.storage.vectors import (
+    CollectionMismatch,
+    Point,
+    VectorFilter,
+    VectorStore,
+    collection_name,
+)
+from aiss.storage.vectors.edge import EdgeVectors
+from aiss.storage.vectors.qdrant import QdrantVectors
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+pytestmark = pytest.mark.anyio
+DIM = 8
+
+
+def unit(i: int) -> list[float]:
+    """Distinct directions, so that the nearest point to unit(i) is point i."""
+    vector = [math.sin((i + 1) * (k + 1) * 0.7) + 0.1 * k for k in range(DIM)]
+    norm = math.sqrt(sum(x * x for x in vector))
+    return [x / norm for x in vector]
+
+
+def point(i: int, **payload: str) -> Point:
+    return Point(str(uuid.UUID(int=i + 1)), unit(i), payload)
+
+
+@pytest.fixture(params=["edge", "qdrant-local"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[VectorStore]:
+    vectors: EdgeVectors | QdrantVectors
+    if request.param == "edge":
+        vectors = EdgeVectors(tmp_path / "vectors")
+        await vectors.open()
+    else:
+        vectors = QdrantVectors(QdrantClient(location=":memory:"), payload_indexes=False)
+    yield vectors
+    await vectors.close()
+
+
+async def seeded(store: VectorStore) -> str:
+    await store.create_collection("c", DIM)
+    await store.upsert(
+        "c",
+        [
+            point(0, owner_id="u1", scope="personal", document_id="d1"),
+            point(1, owner_id="u1", scope="personal", document_id="d2"),
+            point(2, owner_id="u2", scope="personal", document_id="d3"),
+            point(3, area_id="a1", scope="area", document_id="d4"),
+            point(4, area_id="a2", scope="area", document_id="d5"),
+        ],
+    )
+    return "c"
+
+
+async def test_nearest_point_comes_first_with_its_payload(store: VectorStore) -> None:
+    await seeded(store)
+    hits = await store.search("c", unit(2), limit=3)
+    assert hits[0].id == str(uuid.UUID(int=3))
+    assert hits[0].payload == {"owner_id": "u2", "scope": "personal", "document_id": "d3"}
+    assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert len(hits) == 3
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+async def test_filters_keep_only_what_a_reader_may_see(store: VectorStore) -> None:
+    await seeded(store)
+    readable = VectorFilter(any=({"owner_id": "u1", "scope": "personal"}, {"area_id": ("a2",)}))
+    hits = await store.search("c", unit(2), limit=10, filter=readable)
+    assert {h.payload["document_id"] for h in hits} == {"d1", "d2", "d5"}
+    only = VectorFilter(all={"document_id": ("d4", "d5"), "scope": "area"})
+    assert await store.count("c", only) == 2
+
+
+async def test_score_threshold_drops_weak_matches(store: VectorStore) -> None:
+    await seeded(store)
+    hits = await store.search("c", unit(0), limit=10, score_threshold=0.999)
+    assert [h.id for h in hits] == [str(uuid.UUID(int=1))]
+
+
+async def test_upsert_replaces_and_delete_by_filter_removes(store: VectorStore) -> None:
+    await seeded(store)
+    await store.upsert("c", [point(0, owner_id="u9", document_id="d1")])
+    assert await store.count("c") == 5
+    assert await store.count("c", VectorFilter(all={"owner_id": "u9"})) == 1
+    await store.delete("c", VectorFilter(all={"document_id": ("d1", "d2")}))
+    assert await store.count("c") == 3
+    assert await store.count("c", VectorFilter(all={"owner_id": "u1"})) == 0
+
+
+async def test_collections_are_created_once_and_checked(store: VectorStore) -> None:
+    name = collection_name("sentence-transformers/all-MiniLM-L6-v2", 384)
+    assert name == "chunks__sentence-transformers-all-minilm-l6-v2__384"
+    await store.create_collection(name, 384)
+    await store.create_collection(name, 384)
+    with pytest.raises(CollectionMismatch):
+        await store.create_collection(name, 768)
+    assert await store.collections() == [name]
+    await store.delete_collection(name)
+    assert await store.collections() == []
+
+
+async def test_an_alias_switches_to_a_new_collection(store: VectorStore) -> None:
+    await store.create_collection("old", DIM)
+    await store.create_collection("new", DIM)
+    await store.upsert("old", [point(0, scope="personal")])
+    await store.upsert("new", [point(1, scope="personal"), point(2, scope="personal")])
+    await store.point_alias("general", "old")
+    assert await store.resolve("general") == "old"
+    assert await store.count("general") == 1
+    await store.point_alias("general", "new")
+    assert await store.resolve("general") == "new"
+    assert await store.count("general") == 2
+    assert (await store.search("general", unit(2), limit=1))[0].id == str(uuid.UUID(int=3))
+    with pytest.raises(KeyError):
+        await store.point_alias("general", "missing")
+
+
+def test_filters_refuse_unknown_fields() -> None:
+    with pytest.raises(ValueError, match="not a filterable field"):
+        VectorFilter(all={"password": "x"})
+    with pytest.raises(ValueError, match="matches nothing"):
+        VectorFilter(any=({"area_id": ()},))
+
+
+async def test_edge_data_survives_a_reopen(tmp_path: Path) -> None:
+    first = EdgeVectors(tmp_path)
+    await first.open()
+    await seeded(first)
+    await first.point_alias("general", "c")
+    await first.close()
+    again = EdgeVectors(tmp_path)
+    await again.open()
+    assert await again.count("general") == 5
+    await again.close()
+
+
+keyword = st.sampled_from(["u1", "u2", "a1", "a2", "d1", "d2"])
+fields = st.sampled_from(["owner_id", "area_id", "document_id"])
+groups = st.dictionaries(fields, keyword, max_size=2)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    payloads=st.lists(
+        st.dictionaries(st.sampled_from(["owner_id", "area_id", "document_id"]), keyword),
+        min_size=1,
+        max_size=12,
+    ),
+    all_of=groups,
+    any_of=st.lists(st.dictionaries(fields, keyword, min_size=1, max_size=2), max_size=2),
+)
+async def test_filtered_count_matches_a_plain_evaluation(
+    tmp_path: Path,
+    payloads: list[dict[str, str]],
+    all_of: dict[str, str],
+    any_of: list[dict[str, str]],
+) -> None:
+    store = EdgeVectors(tmp_path / uuid.uuid4().hex)
+    await store.open()
+    try:
+        await store.create_collection("p", DIM)
+        await store.upsert(
+            "p", [Point(str(uuid.UUID(int=i + 1)), unit(i), p) for i, p in enumerate(payloads)]
+        )
+        f = VectorFilter(all=all_of, any=tuple(any_of))
+
+        def matches(payload: dict[str, str]) -> bool:
+            def holds(group: dict[str, str]) -> bool:
+                return all(payload.get(k) == v for k, v in group.items())
+
+            return holds(all_of) and (not any_of or any(holds(g) for g in any_of))
+
+        assert await store.count("p", f) == sum(matches(p) for p in payloads)
+    finally:
+        await store.close()
