@@ -32,14 +32,21 @@ def runs(role: str, subtree: str) -> bool:
     return wanted is None or subtree in wanted
 
 
-def build_tree(settings: Settings, subtrees: Sequence[ChildSpec]) -> Supervisor:
-    """The root supervisor over the `subtrees` that `settings.role` runs, in order."""
-    children = [spec for spec in subtrees if runs(settings.role, spec.name)]
+def supervisor(
+    settings: Settings, name: str, children: Sequence[ChildSpec], strategy: Strategy
+) -> Supervisor:
+    """A supervisor with the restart limits and stop deadline of the settings."""
     return Supervisor(
-        "root",
+        name,
         children,
-        strategy=Strategy.ONE_FOR_ONE,
+        strategy=strategy,
         max_restarts=settings.max_restarts,
         within=settings.restart_window,
         shutdown_timeout=settings.shutdown_timeout,
     )
+
+
+def build_tree(settings: Settings, subtrees: Sequence[ChildSpec]) -> Supervisor:
+    """The root supervisor over the `subtrees` that `settings.role` runs, in order."""
+    children = [spec for spec in subtrees if runs(settings.role, spec.name)]
+    return supervisor(settings, "root", children, Strategy.ONE_FOR_ONE)

@@ -13,6 +13,8 @@ from ..errors import StoreUnavailable
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
 
+    from anyio.abc import TaskStatus
+
     from actors import ActorMetrics
 
 logger = logging.getLogger("aiss.storage")
@@ -85,12 +87,15 @@ class Breaker:
     async def watch(
         self,
         check: Callable[[], Awaitable[object]],
+        task_status: TaskStatus[None],
         *,
         interval: float,
         limit: float,
         stop: anyio.Event,
     ) -> None:
-        """Probe every `interval` seconds until `stop` is set."""
+        """Probe once, report started (healthy or not), then probe every `interval` until `stop`."""
+        await self.probe(check, limit)
+        task_status.started()
         while not stop.is_set():
             with anyio.move_on_after(interval):
                 await stop.wait()

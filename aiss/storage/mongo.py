@@ -78,10 +78,12 @@ class MongoStore(Service):
         )
         self._database = client[self._database_name]
         try:
-            await self.breaker.probe(self._check, self.timeout * 2)
-            task_status.started()
             await self.breaker.watch(
-                self._check, interval=self.probe_interval, limit=self.timeout * 2, stop=stop
+                self._check,
+                task_status,
+                interval=self.probe_interval,
+                limit=self.timeout * 2,
+                stop=stop,
             )
         finally:
             self._ready = False

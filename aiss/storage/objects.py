@@ -91,10 +91,12 @@ class ObjectStore(Service):
         ) as client:
             self._client = client
             try:
-                await self.breaker.probe(self._check, self.timeout * 3)
-                task_status.started()
                 await self.breaker.watch(
-                    self._check, interval=self.probe_interval, limit=self.timeout * 3, stop=stop
+                    self._check,
+                    task_status,
+                    interval=self.probe_interval,
+                    limit=self.timeout * 3,
+                    stop=stop,
                 )
             finally:
                 self._client = None

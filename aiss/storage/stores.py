@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from actors import Strategy, Supervisor
 
+from ..tree import supervisor
 from .embedded import EmbeddedMongo, EmbeddedS3
 from .jobs import JobQueue
 from .mongo import MongoStore
@@ -82,13 +83,6 @@ def build_stores(settings: Settings) -> Stores:
         probe_interval=probe_interval,
     )
     children += [mongo, objects, vectors]
-    tree = Supervisor(
-        "stores",
-        children,
-        strategy=Strategy.REST_FOR_ONE,
-        max_restarts=settings.max_restarts,
-        within=settings.restart_window,
-        shutdown_timeout=settings.shutdown_timeout,
-    )
+    tree = supervisor(settings, "stores", children, Strategy.REST_FOR_ONE)
     jobs = JobQueue(lambda: mongo.collection("jobs"), breaker=mongo.breaker)
     return Stores(tree, mongo, objects, vectors, jobs)

@@ -7,9 +7,10 @@ run in worker threads. Only one process may open a data directory.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
 import anyio.to_thread
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .base import Distance, Point
+
+
+class DataDirInUse(RuntimeError):
+    """Another process holds this vector data directory; one process owns it."""
+
 
 _DISTANCES = {"cosine": qe.Distance.Cosine, "dot": qe.Distance.Dot, "euclid": qe.Distance.Euclid}
 
@@ -49,6 +55,7 @@ class EdgeVectors:
         self._shards: dict[str, Any] = {}
         self._aliases: dict[str, str] = {}
         self._lock = anyio.Lock()
+        self._lockfile: TextIO | None = None
 
     # -- files -----------------------------------------------------------------
 
@@ -65,6 +72,12 @@ class EdgeVectors:
 
     async def open(self) -> None:
         (self.path / "collections").mkdir(parents=True, exist_ok=True)
+        self._lockfile = (self.path / ".lock").open("w")
+        try:
+            fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lockfile.close()
+            raise DataDirInUse(f"{self.path} is in use by another process") from None
         aliases = self.path / "aliases.json"
         if aliases.exists():
             self._aliases = json.loads(aliases.read_text())
@@ -74,6 +87,9 @@ class EdgeVectors:
         for shard in shards.values():
             await anyio.to_thread.run_sync(shard.flush)
             await anyio.to_thread.run_sync(shard.close)
+        if self._lockfile is not None:
+            self._lockfile.close()  # releases the lock
+            self._lockfile = None
 
     # -- collections -----------------------------------------------------------
 

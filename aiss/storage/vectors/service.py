@@ -61,13 +61,17 @@ class VectorService(Service):
                 self._store = None
                 await edge.close()
             return
-        client = AsyncQdrantClient(url=self.url, api_key=self.api_key, timeout=int(self.timeout))
+        client = AsyncQdrantClient(
+            url=self.url,
+            api_key=self.api_key,
+            timeout=int(self.timeout),
+            check_compatibility=False,  # the probe reports a server that does not answer
+        )
         self._store = QdrantVectors(client, breaker=self.breaker)
         try:
-            await self.breaker.probe(client.get_collections, self.timeout * 2)
-            task_status.started()
             await self.breaker.watch(
                 client.get_collections,
+                task_status,
                 interval=self.probe_interval,
                 limit=self.timeout * 2,
                 stop=stop,

@@ -133,3 +133,24 @@ async def test_ready_names_the_unreachable_store_until_it_returns(
         with anyio.fail_after(10):
             while not (await ready())["ready"]:
                 await anyio.sleep(0.05)
+
+
+async def test_an_unreachable_qdrant_server_is_reported_and_fails_fast(harness: Harness) -> None:
+    from aiss.storage.vectors.service import VectorService
+
+    from ...servers import free_port
+
+    vectors = VectorService(
+        url=f"http://127.0.0.1:{free_port()}",
+        api_key=None,
+        path=harness.data / "unused",
+        probe_interval=0.1,
+        timeout=0.5,
+    )
+    await harness.start(vectors)
+    assert vectors.metrics.unhealthy is not None
+    assert vectors.metrics.unhealthy.startswith("vector store unreachable")
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        await vectors.store.count("chunks")
+    assert time.monotonic() - started < 0.1

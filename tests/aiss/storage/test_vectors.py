@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from qdrant_client import QdrantClient
+from qdrant_client import AsyncQdrantClient, QdrantClient
 
 from aiss.storage.vectors import (
     CollectionMismatch,
@@ -18,7 +18,7 @@ from aiss.storage.vectors import (
     VectorStore,
     collection_name,
 )
-from aiss.storage.vectors.edge import EdgeVectors
+from aiss.storage.vectors.edge import DataDirInUse, EdgeVectors
 from aiss.storage.vectors.qdrant import QdrantVectors
 
 if TYPE_CHECKING:
@@ -40,14 +40,18 @@ def point(i: int, **payload: str) -> Point:
     return Point(str(uuid.UUID(int=i + 1)), unit(i), payload)
 
 
-@pytest.fixture(params=["edge", "qdrant-local"])
+@pytest.fixture(params=["edge", "qdrant-local", "qdrant-async-local"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[VectorStore]:
     vectors: EdgeVectors | QdrantVectors
     if request.param == "edge":
         vectors = EdgeVectors(tmp_path / "vectors")
         await vectors.open()
-    else:
+    elif request.param == "qdrant-local":
+        # The sync local client, run in worker threads.
         vectors = QdrantVectors(QdrantClient(location=":memory:"), payload_indexes=False)
+    else:
+        # The async client, as used against a server; in local mode it blocks the loop.
+        vectors = QdrantVectors(AsyncQdrantClient(location=":memory:"), payload_indexes=False)
     yield vectors
     await vectors.close()
 
@@ -146,6 +150,17 @@ async def test_edge_data_survives_a_reopen(tmp_path: Path) -> None:
     again = EdgeVectors(tmp_path)
     await again.open()
     assert await again.count("general") == 5
+    await again.close()
+
+
+async def test_one_process_owns_an_edge_data_dir(tmp_path: Path) -> None:
+    owner = EdgeVectors(tmp_path)
+    await owner.open()
+    with pytest.raises(DataDirInUse):
+        await EdgeVectors(tmp_path).open()
+    await owner.close()
+    again = EdgeVectors(tmp_path)
+    await again.open()
     await again.close()
 
 
