@@ -12,14 +12,15 @@ import functools
 import json
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from .errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from .state import app_state
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     Handler = Callable[..., Awaitable[BaseModel | Response]]
 
+Auth = Literal["none", "user", "admin"]
 MAX_JSON_BODY: Final = 1024 * 1024
 _ATTR: Final = "__aiss_endpoint__"
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -49,8 +51,9 @@ class EndpointInfo:
     tags: tuple[str, ...]
     body: type[BaseModel] | None
     query: type[BaseModel] | None
-    responses: Mapping[int, type[BaseModel] | str]
+    responses: Mapping[int, type[BaseModel] | str | None]
     errors: tuple[int, ...]
+    auth: Auth
     success: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -59,23 +62,27 @@ class EndpointInfo:
 
 def endpoint(
     *,
-    responses: Mapping[int, type[BaseModel] | str],
+    responses: Mapping[int, type[BaseModel] | str | None],
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     errors: Iterable[int] = (),
     tags: Iterable[str] = (),
+    auth: Auth = "none",
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Describe and validate a handler `async def f(request, [body=...], [query=...])`.
+    """Describe and validate a handler `async def f(request, [body=], [query=], [principal=])`.
 
-    `responses` maps each success status to the model returned, or to a media
-    type for handlers that build their own `Response`. `errors` lists the
-    error statuses worth documenting; 422 is added when there is input.
+    `responses` maps each success status to the model returned, to a media
+    type for handlers that build their own `Response`, or to None for no
+    content. `errors` lists the error statuses worth documenting; 422 is added
+    when there is input, 401 (and 403 for admin) when `auth` asks for a user.
     """
 
     def wrap(func: Handler) -> Callable[[Request], Awaitable[Response]]:
         doc = (func.__doc__ or "").strip()
         summary, _, description = doc.partition("\n")
         documented = set(errors) | ({422} if body or query else set())
+        if auth != "none":
+            documented |= {401, 403} if auth == "admin" else {401}
         info = EndpointInfo(
             summary=summary or func.__name__.replace("_", " "),
             description=description.strip(),
@@ -84,11 +91,17 @@ def endpoint(
             query=query,
             responses=dict(responses),
             errors=tuple(sorted(documented)),
+            auth=auth,
         )
 
         @functools.wraps(func)
         async def handler(request: Request) -> Response:
-            kwargs: dict[str, BaseModel] = {}
+            kwargs: dict[str, Any] = {}
+            if auth != "none":
+                principal = await app_state(request).authenticate(request)
+                if auth == "admin" and not principal.is_admin:
+                    raise Forbidden("this needs an administrator")
+                kwargs["principal"] = principal
             if body is not None:
                 kwargs["body"] = await _read_body(request, body)
             if query is not None:
@@ -179,16 +192,16 @@ def openapi_document(routes: Iterable[Any], *, title: str, version: str) -> dict
                 "required": True,
                 "content": {"application/json": {"schema": ref(info.body, "validation")}},
             }
+        if info.auth != "none":
+            operation["security"] = [{"bearer": []}]
         for status, model in info.responses.items():
-            content = (
-                {model: {}}
-                if isinstance(model, str)
-                else {"application/json": {"schema": ref(model, "serialization")}}
-            )
-            operation["responses"][str(status)] = {
-                "description": "success" if status < 400 else "error",
-                "content": content,
-            }
+            response: dict[str, Any] = {"description": "success" if status < 400 else "error"}
+            if isinstance(model, str):
+                response["content"] = {model: {}}
+            elif model is not None:
+                schema = ref(model, "serialization")
+                response["content"] = {"application/json": {"schema": schema}}
+            operation["responses"][str(status)] = response
         for status in info.errors:
             operation["responses"][str(status)] = {
                 "description": "error",
@@ -200,5 +213,14 @@ def openapi_document(routes: Iterable[Any], *, title: str, version: str) -> dict
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
         "paths": paths,
-        "components": {"schemas": schemas.get("$defs", {})},
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an access token from /api/v1/auth/login, or an API key",
+                }
+            },
+        },
     }

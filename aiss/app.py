@@ -19,10 +19,12 @@ from .api import openapi_document
 from .errors import AissError, error_response, from_http_status
 from .metrics import Metrics
 from .middleware import RequestContext
-from .routes import health
+from .routes import auth, health
+from .routes import users as user_routes
 from .state import AppState
 from .storage.stores import build_stores
 from .tree import build_tree, runs
+from .users.service import build_users
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
@@ -64,19 +66,23 @@ def create_app(
     it); its role picks among them. `on_fatal` is called if the tree gives up
     while serving.
     """
-    stores = None
+    stores = users = None
     if subtrees is None and runs(settings.role, "stores"):
         stores = build_stores(settings)
-    root = build_tree(settings, [stores.tree] if stores else subtrees or ())
+        if runs(settings.role, "users"):
+            users = build_users(settings, stores.mongo)
+    if subtrees is None:
+        subtrees = [tree.tree for tree in (stores, users) if tree is not None]
+    root = build_tree(settings, subtrees)
     metrics = Metrics(root.nodes)
-    routes = [*health.routes()]
+    routes = [*health.routes(), *auth.routes(), *user_routes.routes()]
     document = openapi_document(routes, title="AISS", version=_version())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with running(root, on_failure=on_fatal):
             logger.info("ready", extra={"role": settings.role})
-            yield {"aiss": AppState(settings, root, metrics, document, stores)}
+            yield {"aiss": AppState(settings, root, metrics, document, stores, users)}
         logger.info("stopped")
 
     origins = list(settings.cors_allowed_origins)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from dotenv import dotenv_values
 
-from .values import parse_bool, parse_duration, parse_list, parse_size
+from .values import parse_bool, parse_duration, parse_list, parse_rate, parse_size
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -47,6 +47,7 @@ ROLE_PORTS: Final = {
 ENVIRONMENTS: Final = ("development", "test", "production")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
 LLM_PROVIDERS: Final = ("none", "openai", "anthropic", "ollama")
+JWT_ALGORITHMS: Final = ("HS256", "RS256", "EDDSA")
 _PLACEHOLDER_WORDS: Final = ("change", "placeholder", "example", "your", "default", "secret")
 _DEFAULT_PASSWORDS: Final = frozenset({"minioadmin", "password", "admin", "root", "aiss", "mongo"})
 MIN_JWT_SECRET: Final = 32
@@ -100,8 +101,11 @@ class _Reader:
             self.problems.append(f"{name}={raw!r}: expected {exc}")
             return parse(default)
 
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        value = (self._raw(name) or default).lower()
+    def choice(
+        self, name: str, choices: tuple[str, ...], default: str, *, upper: bool = False
+    ) -> str:
+        raw = self._raw(name) or default
+        value = raw.upper() if upper else raw.lower()
         if value not in choices:
             self.problems.append(f"{name}={value!r}: expected one of {', '.join(choices)}")
             return default
@@ -119,6 +123,15 @@ class _Reader:
             self.problems.append(f"{name}={raw!r}: expected a whole number from {low} to {high}")
             return default
         return value
+
+    def path(self, name: str) -> Path | None:
+        raw = self._raw(name)
+        if raw is None:
+            return None
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            self.problems.append(f"{name}={raw!r}: no such file")
+        return path
 
     def secrets(self, name: str) -> tuple[Secret, ...]:
         joined = self.secret(name)
@@ -156,6 +169,11 @@ class Settings:
     data_dir: Path = Path("data")
     jwt_secret: Secret | None = None
     jwt_previous_secrets: tuple[Secret, ...] = ()
+    jwt_algorithm: str = "HS256"
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str = "aiss"
+    jwt_audience: str = "aiss"
     jwt_expiration: timedelta = timedelta(minutes=30)
     refresh_token_expiration: timedelta = timedelta(days=7)
     mongodb_uri: Secret | None = None
@@ -185,6 +203,10 @@ class Settings:
     max_restarts: int = 5
     restart_window: float = 30.0
     health_interval: float = 2.0
+    admin_initial_password: Secret | None = None
+    login_rate_limit: tuple[int, float] = (10, 300.0)
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
 
     @classmethod
     def from_env(
@@ -205,6 +227,12 @@ class Settings:
             environ = from_file | environ
         reader = _Reader(environ)
         settings = cls._read(reader)
+        missing_keys = settings.jwt_private_key_file is None or settings.jwt_public_key_file is None
+        if settings.jwt_algorithm != "HS256" and missing_keys:
+            reader.problems.append(
+                f"JWT_PRIVATE_KEY_FILE, JWT_PUBLIC_KEY_FILE: both required with JWT_ALGORITHM="
+                f"{settings.jwt_algorithm}"
+            )
         if settings.environment == "production":
             reader.problems.extend(settings._production_problems())
         if reader.problems:
@@ -226,6 +254,11 @@ class Settings:
             data_dir=Path(r.text("AISS_DATA_DIR", str(default_data))).expanduser(),
             jwt_secret=r.secret("JWT_SECRET"),
             jwt_previous_secrets=r.secrets("JWT_PREVIOUS_SECRETS"),
+            jwt_algorithm=r.choice("JWT_ALGORITHM", JWT_ALGORITHMS, "HS256", upper=True),
+            jwt_private_key_file=r.path("JWT_PRIVATE_KEY_FILE"),
+            jwt_public_key_file=r.path("JWT_PUBLIC_KEY_FILE"),
+            jwt_issuer=r.text("JWT_ISSUER", "aiss"),
+            jwt_audience=r.text("JWT_AUDIENCE", "aiss"),
             jwt_expiration=r.parsed("JWT_EXPIRATION", parse_duration, "30m"),
             refresh_token_expiration=r.parsed("REFRESH_TOKEN_EXPIRATION", parse_duration, "7d"),
             mongodb_uri=r.secret("MONGODB_URI"),
@@ -257,11 +290,17 @@ class Settings:
             max_restarts=r.integer("AISS_MAX_RESTARTS", 5, 0, 1000),
             restart_window=r.parsed("AISS_RESTART_WINDOW", _seconds, "30s"),
             health_interval=r.parsed("AISS_HEALTH_INTERVAL", _seconds, "2s"),
+            admin_initial_password=r.secret("ADMIN_INITIAL_PASSWORD"),
+            login_rate_limit=r.parsed("AISS_LOGIN_RATE_LIMIT", parse_rate, "10/5m"),
+            argon2_time_cost=r.integer("AISS_ARGON2_TIME_COST", 3, 1, 20),
+            argon2_memory_kib=r.parsed("AISS_ARGON2_MEMORY", parse_size, "64MiB") // 1024,
         )
 
     def _production_problems(self) -> list[str]:
         problems = []
-        if self.jwt_secret is None:
+        if self.jwt_algorithm != "HS256":
+            pass  # signed with key files, checked for every environment
+        elif self.jwt_secret is None:
             problems.append("JWT_SECRET: required when ENVIRONMENT=production")
         elif _placeholder(self.jwt_secret) or len(self.jwt_secret.reveal()) < MIN_JWT_SECRET:
             problems.append(
@@ -274,6 +313,7 @@ class Settings:
             ("MONGODB_PASSWORD", self.mongodb_password),
             ("MINIO_ROOT_PASSWORD", self.minio_root_password),
             ("QDRANT_API_KEY", self.qdrant_api_key),
+            ("ADMIN_INITIAL_PASSWORD", self.admin_initial_password),
         ):
             if secret is not None and _placeholder(secret):
                 problems.append(f"{name}: a placeholder or default value is refused in production")

@@ -54,6 +54,9 @@ class ValidationFailed(BadRequest):
 class Unauthorized(AissError):
     status, code, ws_close = 401, "unauthorized", 4401
 
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="aiss"'}
+
 
 class Forbidden(AissError):
     status, code, ws_close = 403, "forbidden", 4403

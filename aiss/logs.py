@@ -66,5 +66,7 @@ def configure_logging(settings: Settings) -> None:
         logger.propagate = True
     # Access lines come from our middleware, with request ids and route templates.
     logging.getLogger("uvicorn.access").disabled = True
-    # The embedded MongoDB server logs each query it answers without its SQL fast path.
+    # The embedded MongoDB server logs every command, and each query it answers
+    # without its SQL fast path; keep its warnings about real trouble only.
+    logging.getLogger("nx_27017").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("neosqlite").setLevel(max(root.level, logging.ERROR))

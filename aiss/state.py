@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from .errors import ServiceUnavailable
+
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
@@ -13,6 +15,8 @@ if TYPE_CHECKING:
     from .config import Settings
     from .metrics import Metrics
     from .storage.stores import Stores
+    from .users.service import Users
+    from .users.views import Principal
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,12 @@ class AppState:
     metrics: Metrics
     openapi: dict[str, Any]
     stores: Stores | None
+    users: Users | None
+
+    async def authenticate(self, request: HTTPConnection) -> Principal:
+        if self.users is None:
+            raise ServiceUnavailable("this process does not serve users; ask the gateway")
+        return await self.users.authenticate(request)
 
 
 def app_state(conn: HTTPConnection) -> AppState:

@@ -24,6 +24,7 @@ _FALSE = {"0", "false", "no", "off"}
 DURATION_FORM = "a duration such as 30m, 7d, 3600s or 500ms (a bare number is seconds)"
 SIZE_FORM = "a size such as 50MiB, 10MB or 1048576 (bytes)"
 BOOL_FORM = "one of true, false, 1, 0, yes, no, on, off"
+RATE_FORM = "a rate such as 10/5m: that many events per duration"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -58,3 +59,16 @@ def parse_bool(text: str) -> bool:
 
 def parse_list(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """`10/5m` -> (10, 300.0): at most 10 events in any 5 minutes."""
+    count, _, window = text.partition("/")
+    try:
+        limit = int(count)
+        seconds = parse_duration(window).total_seconds()
+    except ValueError:
+        raise ValueError(RATE_FORM) from None
+    if limit < 1:
+        raise ValueError(RATE_FORM)
+    return limit, seconds

@@ -54,4 +54,103 @@ class Job(JobRecord, Document):
         ]
 
 
-DOCUMENT_MODELS: list[type[Document]] = [Job]
+def epoch() -> float:
+    return datetime.now(UTC).timestamp()
+
+
+def _index(*fields: str, unique: bool = False) -> IndexModel:
+    return IndexModel(
+        [(field, ASCENDING) for field in fields], name="_".join(fields), unique=unique
+    )
+
+
+class AreaPermission(BaseModel):
+    area_id: str
+    read: bool = True
+    write: bool = False
+
+
+class User(Document):
+    username: str
+    email: str
+    password_hash: str
+    role: str = "user"  # user | admin
+    active: bool = True
+    # Bumped by a password change, deactivation or role change: every token
+    # carries the version it was issued under, so older ones stop working.
+    token_version: int = 0
+    permissions: list[AreaPermission] = Field(default_factory=list)
+    created_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "users"
+        indexes: ClassVar[list[IndexModel]] = [
+            _index("username", unique=True),
+            _index("email", unique=True),
+        ]
+
+
+class RefreshToken(Document):
+    """One refresh token; its family is every token rotated from one login."""
+
+    jti: str
+    user_id: str
+    family: str
+    state: str = "active"  # active | used | revoked
+    expires_at: float
+    created_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "refresh_tokens"
+        indexes: ClassVar[list[IndexModel]] = [
+            _index("jti", unique=True),
+            _index("family"),
+            _index("user_id"),
+        ]
+
+
+class ApiKey(Document):
+    user_id: str
+    name: str
+    lookup: str
+    digest: str
+    expires_at: float = 0.0  # 0: never
+    created_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "api_keys"
+        indexes: ClassVar[list[IndexModel]] = [_index("lookup", unique=True), _index("user_id")]
+
+
+class SshKey(Document):
+    user_id: str
+    title: str
+    public_key: str
+    fingerprint: str
+    algorithm: str
+    created_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "ssh_keys"
+        indexes: ClassVar[list[IndexModel]] = [
+            _index("fingerprint", unique=True),
+            _index("user_id"),
+        ]
+
+
+class AuthEvent(Document):
+    """The audit log of authentication: who, from where, what happened."""
+
+    kind: str
+    user_id: str = ""
+    username: str = ""
+    client: str = ""
+    detail: str = ""
+    at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "auth_events"
+        indexes: ClassVar[list[IndexModel]] = [_index("at"), _index("user_id", "at")]
+
+
+DOCUMENT_MODELS: list[type[Document]] = [Job, User, RefreshToken, ApiKey, SshKey, AuthEvent]

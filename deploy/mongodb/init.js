@@ -17,3 +17,29 @@ ensure("jobs", [
   [{"kind": 1, "state": 1, "run_after": 1}, {"name": "kind_state_run_after"}],
   [{"state": 1, "lease_expires": 1}, {"name": "state_lease"}]
 ]);
+
+ensure("users", [
+  [{"username": 1}, {"name": "username", "unique": true}],
+  [{"email": 1}, {"name": "email", "unique": true}]
+]);
+
+ensure("refresh_tokens", [
+  [{"jti": 1}, {"name": "jti", "unique": true}],
+  [{"family": 1}, {"name": "family"}],
+  [{"user_id": 1}, {"name": "user_id"}]
+]);
+
+ensure("api_keys", [
+  [{"lookup": 1}, {"name": "lookup", "unique": true}],
+  [{"user_id": 1}, {"name": "user_id"}]
+]);
+
+ensure("ssh_keys", [
+  [{"fingerprint": 1}, {"name": "fingerprint", "unique": true}],
+  [{"user_id": 1}, {"name": "user_id"}]
+]);
+
+ensure("auth_events", [
+  [{"at": 1}, {"name": "at"}],
+  [{"user_id": 1, "at": 1}, {"name": "user_id_at"}]
+]);

@@ -69,7 +69,8 @@ def test_serve_answers_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
         process.kill()
     # uvicorn re-raises the signal once it has shut down, as a process should.
     assert process.returncode == -signal.SIGTERM
-    lines = [json.loads(line) for line in stderr.splitlines()]
+    assert "AISS created the user 'admin' with the password: " in stderr
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     messages = [line["message"] for line in lines]
     assert messages.index("Application shutdown complete.") < len(messages) - 1
     assert any(line.get("route") == "/ready" and "request_id" in line for line in lines)

@@ -50,6 +50,8 @@ async def test_embedded_stores_keep_their_data_across_restarts(tmp_path: Path) -
             "root/stores/mongo",
             "root/stores/objects",
             "root/stores/vectors",
+            "root/users",
+            "root/users/users",
         ]
         await healthy(stores)
         job_id = await stores.jobs.enqueue("ingest", {"document_id": "d1"})

@@ -1,0 +1,1 @@
+"""Authentication: password hashing, JWTs, API keys, SSH keys, rate limits."""

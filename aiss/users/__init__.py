@@ -1,0 +1,1 @@
+"""The users concern: accounts, logins, tokens, API keys, SSH keys."""
