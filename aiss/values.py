@@ -21,6 +21,7 @@ _SIZE_UNITS = {
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
+MAX_DURATION = 10 * 365 * 86400
 DURATION_FORM = "a duration such as 30m, 7d, 3600s or 500ms (a bare number is seconds)"
 SIZE_FORM = "a size such as 50MiB, 10MB or 1048576 (bytes)"
 BOOL_FORM = "one of true, false, 1, 0, yes, no, on, off"
@@ -32,8 +33,8 @@ def parse_duration(text: str) -> timedelta:
     if match is None:
         raise ValueError(DURATION_FORM)
     seconds = float(match[1]) * _DURATION_UNITS[match[2]]
-    if seconds <= 0:
-        raise ValueError(f"{DURATION_FORM}, above zero")
+    if not 0 < seconds <= MAX_DURATION:
+        raise ValueError(f"{DURATION_FORM}, above zero and at most 10 years")
     return timedelta(seconds=seconds)
 
 
