@@ -12,6 +12,7 @@ import uvicorn
 from .app import create_app
 from .config import ROLE_PORTS, ROLES, ConfigError, Settings
 from .logs import configure_logging
+from .users import cli as users_cli
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         help="port to listen on (default: API_GATEWAY_PORT for all and gateway,"
         " else the role's classic port)",
     )
+    users_cli.add_commands(commands)
     return parser
 
 
@@ -71,11 +73,15 @@ def serve(settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = serve_settings(Settings.from_env(), args)
+        settings = Settings.from_env()
+        if args.command == "serve":
+            settings = serve_settings(settings, args)
     except ConfigError as exc:
         print(f"aiss: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    if args.command == "users":
+        return users_cli.run(settings, args)
     return serve(settings)
 
 

@@ -27,7 +27,9 @@ def check_strength(password: str, *, username: str = "", email: str = "") -> Non
         )
     )
     lowered = password.lower()
-    personal = any(v and v.lower() in lowered for v in (username, email.partition("@")[0]))
+    personal = any(
+        len(v) >= 3 and v.lower() in lowered for v in (username, email.partition("@")[0])
+    )
     strong = len(password) >= LONG_ENOUGH or (len(password) >= MIN_LENGTH and kinds >= 3)
     if not strong or personal or len(password) > 1024:
         raise ValidationFailed(

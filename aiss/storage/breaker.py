@@ -41,7 +41,8 @@ class Breaker:
         self._probe_errors: tuple[type[BaseException], ...] = (*errors, TimeoutError, OSError)
         self.retry_after = retry_after
         self._metrics = metrics
-        self.reason: str | None = None
+        self.reason: str | None = "not checked yet"
+        self._healthy: anyio.Event | None = None
 
     @property
     def healthy(self) -> bool:
@@ -54,10 +55,18 @@ class Breaker:
         self._metrics.unhealthy = f"{self.store} unreachable: {reason}"
 
     def reset(self) -> None:
-        if self.reason is not None:
+        if self.reason is not None and self.reason != "not checked yet":
             logger.info("%s is reachable again", self.store)
         self.reason = None
         self._metrics.unhealthy = None
+        if self._healthy is not None:
+            self._healthy.set()
+
+    async def wait_healthy(self) -> None:
+        """Return once the store has answered a probe."""
+        while self.reason is not None:
+            self._healthy = anyio.Event()
+            await self._healthy.wait()
 
     def check(self) -> None:
         if self.reason is not None:

@@ -5,7 +5,7 @@ import pytest
 from aiss.config import Settings
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def anyio_backend() -> str:
     # uvicorn serves on asyncio; the actor runtime itself is tested on trio too.
     return "asyncio"
