@@ -29,3 +29,4 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench.actors
 	$(BIN)/python -m bench.vectors
+	$(BIN)/python -m bench.auth
