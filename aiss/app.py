@@ -16,10 +16,12 @@ from starlette.responses import JSONResponse
 from actors import ActorError, running
 
 from .api import openapi_document
+from .embedding.tree import build_embeddings
 from .errors import AissError, error_response, from_http_status
 from .metrics import Metrics
 from .middleware import RequestContext
 from .routes import auth, health
+from .routes import embeddings as embedding_routes
 from .routes import users as user_routes
 from .state import AppState
 from .storage.stores import build_stores
@@ -66,23 +68,27 @@ def create_app(
     it); its role picks among them. `on_fatal` is called if the tree gives up
     while serving.
     """
-    stores = users = None
-    if subtrees is None and runs(settings.role, "stores"):
-        stores = build_stores(settings)
-        if runs(settings.role, "users"):
-            users = build_users(settings, stores.mongo)
+    stores = users = embeddings = None
     if subtrees is None:
-        subtrees = [tree.tree for tree in (stores, users) if tree is not None]
+        if runs(settings.role, "stores"):
+            stores = build_stores(settings)
+            if runs(settings.role, "users"):
+                users = build_users(settings, stores.mongo)
+        if runs(settings.role, "embedding"):
+            embeddings = build_embeddings(settings)
+        subtrees = [part.tree for part in (stores, embeddings, users) if part is not None]
     root = build_tree(settings, subtrees)
-    metrics = Metrics(root.nodes)
-    routes = [*health.routes(), *auth.routes(), *user_routes.routes()]
+    extra = [service.metric_families for service in (embeddings.services() if embeddings else [])]
+    metrics = Metrics(root.nodes, extra)
+    routes = [*health.routes(), *auth.routes(), *user_routes.routes(), *embedding_routes.routes()]
     document = openapi_document(routes, title="AISS", version=_version())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with running(root, on_failure=on_fatal):
             logger.info("ready", extra={"role": settings.role})
-            yield {"aiss": AppState(settings, root, metrics, document, stores, users)}
+            state = AppState(settings, root, metrics, document, stores, users, embeddings)
+            yield {"aiss": state}
         logger.info("stopped")
 
     origins = list(settings.cors_allowed_origins)

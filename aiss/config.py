@@ -207,6 +207,15 @@ class Settings:
     login_rate_limit: tuple[int, float] = (10, 300.0)
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 64 * 1024
+    embedding_backend: str = "auto"
+    embedding_threads: int = 0  # 0: one per core
+    embed_queue: int = 4096
+    embed_token_budget: int = 8192
+    embed_max_batch: int = 64
+    embed_max_wait: float = 0.002
+    embed_max_inputs: int = 2048
+    embed_truncate: bool = True
+    hf_cache: Path = Path("~/.cache/huggingface/hub")
 
     @classmethod
     def from_env(
@@ -294,6 +303,18 @@ class Settings:
             login_rate_limit=r.parsed("AISS_LOGIN_RATE_LIMIT", parse_rate, "10/5m"),
             argon2_time_cost=r.integer("AISS_ARGON2_TIME_COST", 3, 1, 20),
             argon2_memory_kib=r.parsed("AISS_ARGON2_MEMORY", parse_size, "64MiB") // 1024,
+            embedding_backend=r.choice("AISS_EMBEDDING_BACKEND", ("auto", "onnx", "torch"), "auto"),
+            embedding_threads=r.integer("AISS_EMBEDDING_THREADS", 0, 0, 256),
+            embed_queue=r.integer("AISS_EMBED_QUEUE", 4096, 1, 10_000_000),
+            embed_token_budget=r.integer("AISS_EMBED_TOKEN_BUDGET", 8192, 64, 10_000_000),
+            embed_max_batch=r.integer("AISS_EMBED_MAX_BATCH", 64, 1, 100_000),
+            embed_max_wait=r.parsed("AISS_EMBED_MAX_WAIT", _seconds, "2ms"),
+            embed_max_inputs=r.integer("AISS_EMBED_MAX_INPUTS", 2048, 1, 1_000_000),
+            embed_truncate=r.parsed("AISS_EMBED_TRUNCATE", parse_bool, "true"),
+            hf_cache=Path(
+                r.optional("HF_HUB_CACHE")
+                or str(Path(r.optional("HF_HOME") or str(home / ".cache" / "huggingface")) / "hub")
+            ).expanduser(),
         )
 
     def _production_problems(self) -> list[str]:

@@ -42,8 +42,20 @@ class _TreeCollector(Collector):
         yield from (depth, up, handled, failures, restarts)
 
 
+class _Extra(Collector):
+    def __init__(self, families: Callable[[], Iterable[Metric]]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families()
+
+
 class Metrics:
-    def __init__(self, nodes: Callable[[], Iterable[Node]]) -> None:
+    def __init__(
+        self,
+        nodes: Callable[[], Iterable[Node]],
+        extra: Iterable[Callable[[], Iterable[Metric]]] = (),
+    ) -> None:
         self.registry = CollectorRegistry()
         self.request_seconds = Histogram(
             "aiss_http_request_duration_seconds",
@@ -53,6 +65,8 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.registry.register(_TreeCollector(nodes))
+        for families in extra:
+            self.registry.register(_Extra(families))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.request_seconds.labels(method, route, str(status)).observe(seconds)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from actors import Supervisor
 
     from .config import Settings
+    from .embedding.tree import Embeddings
     from .metrics import Metrics
     from .storage.stores import Stores
     from .users.service import Users
@@ -27,6 +28,7 @@ class AppState:
     openapi: dict[str, Any]
     stores: Stores | None
     users: Users | None
+    embeddings: Embeddings | None
 
     async def authenticate(self, request: HTTPConnection) -> Principal:
         if self.users is None:

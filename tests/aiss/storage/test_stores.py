@@ -50,6 +50,8 @@ async def test_embedded_stores_keep_their_data_across_restarts(tmp_path: Path) -
             "root/stores/mongo",
             "root/stores/objects",
             "root/stores/vectors",
+            "root/embedding",
+            "root/embedding/general",
             "root/users",
             "root/users/users",
         ]

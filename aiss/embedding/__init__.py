@@ -1,0 +1,1 @@
+"""Embeddings: models, backends, the micro-batching service and its API."""

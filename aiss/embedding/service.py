@@ -1,0 +1,291 @@
+"""The embedding service of one model: two lanes, a tokenizer stage and a batching runner.
+
+Texts wait in a bounded queue with two lanes; queries go before ingestion. A
+tokenizer task encodes what arrived in a worker thread while the model runs
+the previous batch in another. The runner sorts what is ready by token length
+and cuts a batch by a token budget (padded length x rows) and a row limit; it
+waits a few milliseconds for more work only when the model was idle. Texts
+whose caller went away are skipped; a full queue refuses at once (429).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import anyio
+import anyio.to_thread
+import numpy as np
+from prometheus_client import Counter, Gauge, Histogram
+
+from actors import Service
+
+from ..errors import ServiceUnavailable, TooManyRequests, ValidationFailed
+from .backends import pool
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from anyio.abc import TaskStatus
+    from prometheus_client.core import Metric
+    from tokenizers import Tokenizer
+
+    from .backends import Backend
+    from .model import ModelInfo
+
+Lane = Literal["query", "ingest"]
+LANES: tuple[Lane, ...] = ("query", "ingest")
+logger = logging.getLogger("aiss.embedding")
+
+
+@dataclass(eq=False)
+class _Item:
+    text: str
+    lane: Lane
+    enqueued: float
+    done: anyio.Event = field(default_factory=anyio.Event)
+    ids: list[int] | None = None
+    vector: np.ndarray | None = None
+    error: Exception | None = None
+    abandoned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Embedded:
+    vectors: np.ndarray  # (texts, dimension), float32
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    queue: int = 4096  # texts waiting, both lanes together
+    token_budget: int = 8192  # padded length x rows of one batch
+    max_rows: int = 64
+    max_wait: float = 0.002
+    truncate: bool = True  # False: a text over the model's limit is a 422
+
+
+class Embedder(Service):
+    def __init__(
+        self,
+        name: str,
+        info: ModelInfo,
+        load: Callable[[], tuple[Backend, Tokenizer]],
+        limits: Limits = Limits(),
+    ) -> None:
+        super().__init__(name)
+        self.info = info
+        self.limits = limits
+        self._load = load
+        self.backend: Backend | None = None
+        self._tokenizer: Tokenizer | None = None
+        self._incoming: dict[Lane, deque[_Item]] = {lane: deque() for lane in LANES}
+        self._ready: list[_Item] = []
+        self._queued = 0
+        self._arrived = anyio.Event()
+        self._tokenized = anyio.Event()
+        self._depth = Gauge(
+            "aiss_embedding_queue_depth", "Texts waiting", ["model", "lane"], registry=None
+        )
+        self._rows = Histogram(
+            "aiss_embedding_batch_rows",
+            "Rows per batch",
+            ["model"],
+            registry=None,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+        )
+        self._tokens = Counter(
+            "aiss_embedding_tokens", "Real tokens embedded", ["model"], registry=None
+        )
+        self._padded = Counter(
+            "aiss_embedding_padded_tokens", "Tokens run, padding included", ["model"], registry=None
+        )
+        self._wait = Histogram(
+            "aiss_embedding_queue_wait_seconds", "From arrival to batch", ["model"], registry=None
+        )
+        self._infer = Histogram(
+            "aiss_embedding_inference_seconds",
+            "One batch through the model",
+            ["model"],
+            registry=None,
+        )
+
+    # -- the API other actors and routes use ------------------------------------
+
+    async def embed(
+        self, texts: Sequence[str], *, lane: Lane = "query", query: bool = False
+    ) -> Embedded:
+        """Embed `texts` (with the model's query prefix when `query`), in order."""
+        if self.backend is None:
+            raise ServiceUnavailable(f"the embedding model {self.name!r} is not loaded")
+        if self._queued + len(texts) > self.limits.queue:
+            raise TooManyRequests("the embedding queue is full; try again shortly", retry_after=1)
+        prefix = self.info.query_prefix if query else ""
+        now = time.monotonic()
+        items = [_Item(prefix + text, lane, now) for text in texts]
+        self._incoming[lane].extend(items)
+        self._queued += len(items)
+        self._arrived.set()
+        try:
+            for item in items:
+                await item.done.wait()
+        finally:
+            for item in items:
+                if not item.done.is_set():
+                    item.abandoned = True
+        for index, item in enumerate(items):
+            if item.error is not None:
+                if isinstance(item.error, ValidationFailed):
+                    raise ValidationFailed(item.error.message, [{"loc": ["input", index]}])
+                raise item.error
+        vectors = np.stack([item.vector for item in items if item.vector is not None])
+        return Embedded(vectors, sum(len(item.ids or ()) for item in items))
+
+    def metric_families(self) -> Iterable[Metric]:
+        for lane in LANES:
+            depth = len(self._incoming[lane]) + sum(1 for i in self._ready if i.lane == lane)
+            self._depth.labels(self.name, lane).set(depth)
+        for metric in (
+            self._depth,
+            self._rows,
+            self._tokens,
+            self._padded,
+            self._wait,
+            self._infer,
+        ):
+            yield from metric.collect()
+
+    # -- the service ---------------------------------------------------------------
+
+    async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
+        backend, tokenizer = await anyio.to_thread.run_sync(self._load)
+        tokenizer.enable_truncation(max_length=self.info.max_tokens)
+        tokenizer.no_padding()
+        self._tokenizer = tokenizer
+        self.backend = backend
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._tokenize_loop)
+                tg.start_soon(self._run_loop)
+                task_status.started()
+                await stop.wait()
+                tg.cancel_scope.cancel()
+        finally:
+            self.backend = None
+            self._fail_all(ServiceUnavailable(f"the embedding model {self.name!r} stopped"))
+
+    def _fail_all(self, error: Exception) -> None:
+        pending = [*self._ready, *self._incoming["query"], *self._incoming["ingest"]]
+        self._ready.clear()
+        for lane in LANES:
+            self._incoming[lane].clear()
+        self._queued = 0
+        for item in pending:
+            item.error = error
+            item.done.set()
+
+    def _finish(self, item: _Item) -> None:
+        self._queued -= 1
+        item.done.set()
+
+    async def _tokenize_loop(self) -> None:
+        assert self._tokenizer is not None
+        tokenizer = self._tokenizer
+        while True:
+            if not any(self._incoming.values()):
+                self._arrived = anyio.Event()
+                await self._arrived.wait()
+            taken: list[_Item] = []
+            for lane in LANES:
+                queue = self._incoming[lane]
+                while queue and len(taken) < 256:
+                    item = queue.popleft()
+                    if item.abandoned:
+                        self._finish(item)
+                    else:
+                        taken.append(item)
+            if not taken:
+                continue
+            encodings = await anyio.to_thread.run_sync(
+                tokenizer.encode_batch, [item.text for item in taken]
+            )
+            for item, encoding in zip(taken, encodings, strict=True):
+                item.ids = list(encoding.ids)
+                if encoding.overflowing and not self.limits.truncate:
+                    item.error = ValidationFailed(
+                        f"a text is longer than the model's {self.info.max_tokens} tokens"
+                    )
+                    self._finish(item)
+                    continue
+                self._ready.append(item)
+            self._tokenized.set()
+
+    def _next_batch(self) -> list[_Item]:
+        for item in [i for i in self._ready if i.abandoned]:
+            self._ready.remove(item)
+            self._finish(item)
+        lane: Lane = "query" if any(i.lane == "query" for i in self._ready) else "ingest"
+        candidates = sorted(
+            (i for i in self._ready if i.lane == lane), key=lambda i: len(i.ids or ())
+        )
+        batch: list[_Item] = []
+        for item in candidates:
+            rows, padded = len(batch) + 1, len(item.ids or ())
+            if batch and (rows > self.limits.max_rows or rows * padded > self.limits.token_budget):
+                break
+            batch.append(item)
+        for item in batch:
+            self._ready.remove(item)
+        return batch
+
+    async def _run_loop(self) -> None:
+        while True:
+            idle = not self._ready
+            if idle:
+                self._tokenized = anyio.Event()
+                await self._tokenized.wait()
+                # The model was idle: give a burst a moment to gather into one batch.
+                with anyio.move_on_after(self.limits.max_wait):
+                    while len(self._ready) < self.limits.max_rows:
+                        self._tokenized = anyio.Event()
+                        await self._tokenized.wait()
+            batch = self._next_batch()
+            if batch:
+                await self._run(batch)
+
+    async def _run(self, batch: list[_Item]) -> None:
+        assert self.backend is not None
+        backend, info = self.backend, self.info
+        longest = max(len(item.ids or ()) for item in batch)
+        ids = np.zeros((len(batch), longest), dtype=np.int64)
+        mask = np.zeros((len(batch), longest), dtype=np.int64)
+        for row, item in enumerate(batch):
+            tokens = item.ids or []
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        now = time.monotonic()
+        for item in batch:
+            self._wait.labels(self.name).observe(now - item.enqueued)
+
+        def infer() -> np.ndarray:
+            return pool(backend.run(ids, mask), mask, info)
+
+        started = time.perf_counter()
+        try:
+            vectors = await anyio.to_thread.run_sync(infer)
+        except Exception as exc:
+            logger.exception("embedding batch failed", extra={"model": self.name})
+            for item in batch:
+                item.error = ServiceUnavailable(f"the embedding model failed: {type(exc).__name__}")
+                self._finish(item)
+            return
+        self._infer.labels(self.name).observe(time.perf_counter() - started)
+        self._rows.labels(self.name).observe(len(batch))
+        self._tokens.labels(self.name).inc(int(mask.sum()))
+        self._padded.labels(self.name).inc(int(mask.size))
+        for row, item in enumerate(batch):
+            item.vector = vectors[row]
+            self._finish(item)

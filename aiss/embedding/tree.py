@@ -1,0 +1,78 @@
+"""The `embedding` subtree: one service per distinct model, shared by the roles naming it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tokenizers import Tokenizer
+
+from actors import Strategy, Supervisor
+
+from ..errors import NotFound
+from ..tree import supervisor
+from .backends import choose
+from .model import describe
+from .service import Embedder, Limits
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from .backends import Backend
+    from .model import ModelInfo
+
+ROLES = ("general", "personal")
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    tree: Supervisor
+    roles: dict[str, Embedder]  # general, personal -> the service
+
+    def find(self, model: str | None) -> Embedder:
+        """By role (`general` when omitted), by configured name, or by the service's name."""
+        wanted = model or "general"
+        if wanted in self.roles:
+            return self.roles[wanted]
+        for embedder in self.roles.values():
+            if wanted in (embedder.info.name, embedder.name):
+                return embedder
+        raise NotFound(f"no embedding model {wanted!r}; ask GET /api/v1/embeddings/models")
+
+    def services(self) -> list[Embedder]:
+        return list({id(e): e for e in self.roles.values()}.values())
+
+
+def build_embeddings(settings: Settings) -> Embeddings:
+    limits = Limits(
+        queue=settings.embed_queue,
+        token_budget=settings.embed_token_budget,
+        max_rows=settings.embed_max_batch,
+        max_wait=settings.embed_max_wait,
+        truncate=settings.embed_truncate,
+    )
+    threads = settings.embedding_threads or os.cpu_count() or 1
+    by_model: dict[str, Embedder] = {}
+    roles: dict[str, Embedder] = {}
+    for role, name in (
+        ("general", settings.general_embedding_model),
+        ("personal", settings.personal_embedding_model),
+    ):
+        if name not in by_model:
+            info = describe(name, settings.hf_cache)
+
+            def load(info: ModelInfo = info) -> tuple[Backend, Tokenizer]:
+                backend = choose(
+                    settings.embedding_backend,
+                    info,
+                    settings.data_dir / "models",
+                    gpu=settings.use_gpu,
+                    fp16=settings.use_fp16,
+                    threads=threads,
+                )
+                return backend, Tokenizer.from_file(str(info.directory / "tokenizer.json"))
+
+            by_model[name] = Embedder(role, info, load, limits)
+        roles[role] = by_model[name]
+    children = list(by_model.values())
+    return Embeddings(supervisor(settings, "embedding", children, Strategy.ONE_FOR_ONE), roles)
