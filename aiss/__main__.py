@@ -11,6 +11,7 @@ import uvicorn
 
 from .app import create_app
 from .config import ROLE_PORTS, ROLES, ConfigError, Settings
+from .embedding import cli as models_cli
 from .errors import AissError
 from .logs import configure_logging
 from .users import cli as users_cli
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         " else the role's classic port)",
     )
     users_cli.add_commands(commands)
+    models_cli.add_commands(commands)
     return parser
 
 
@@ -87,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings)
     if args.command == "users":
         return users_cli.run(settings, args)
+    if args.command == "models":
+        return models_cli.run(settings, args)
     return serve(settings)
 
 

@@ -209,6 +209,7 @@ class Settings:
     argon2_memory_kib: int = 64 * 1024
     embedding_backend: str = "auto"
     embedding_threads: int = 0  # 0: one per core
+    embedding_int8: bool = False
     embed_queue: int = 4096
     embed_token_budget: int = 8192
     embed_max_batch: int = 64
@@ -305,6 +306,7 @@ class Settings:
             argon2_memory_kib=r.parsed("AISS_ARGON2_MEMORY", parse_size, "64MiB") // 1024,
             embedding_backend=r.choice("AISS_EMBEDDING_BACKEND", ("auto", "onnx", "torch"), "auto"),
             embedding_threads=r.integer("AISS_EMBEDDING_THREADS", 0, 0, 256),
+            embedding_int8=r.parsed("AISS_EMBEDDING_INT8", parse_bool, "false"),
             embed_queue=r.integer("AISS_EMBED_QUEUE", 4096, 1, 10_000_000),
             embed_token_budget=r.integer("AISS_EMBED_TOKEN_BUDGET", 8192, 64, 10_000_000),
             embed_max_batch=r.integer("AISS_EMBED_MAX_BATCH", 64, 1, 100_000),

@@ -35,17 +35,22 @@ class Backend(Protocol):
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
 
 
-def onnx_file(info: ModelInfo, cache: Path, *, fp16: bool) -> Path:
-    """The model's ONNX file, built from its weights into `cache` the first time."""
-    if info.onnx is not None and not fp16:
+def onnx_file(info: ModelInfo, cache: Path, *, fp16: bool, int8: bool = False) -> Path:
+    """The model's ONNX file, built from its weights into `cache` the first time.
+
+    `aiss models export` writes into the same place, so a variant exported
+    ahead of time is found here.
+    """
+    if info.onnx is not None and not (fp16 or int8):
         return info.onnx
     from safetensors.numpy import load_file
 
-    target = cache / info.name.replace("/", "--") / ("model.fp16.onnx" if fp16 else "model.onnx")
+    name = "model.fp16.onnx" if fp16 else "model.int8.onnx" if int8 else "model.onnx"
+    target = cache / info.name.replace("/", "--") / name
     if not target.is_file():
         logger.info("building the ONNX graph of %s", info.name, extra={"path": str(target)})
         weights = load_file(str(info.directory / "model.safetensors"))
-        export(info.config, weights, target, fp16=fp16)
+        export(info.config, weights, target, fp16=fp16, int8_per_channel=int8)
     return target
 
 
@@ -53,7 +58,14 @@ class OnnxBackend:
     name = "onnx"
 
     def __init__(
-        self, info: ModelInfo, cache: Path, *, gpu: bool, fp16: bool, threads: int
+        self,
+        info: ModelInfo,
+        cache: Path,
+        *,
+        gpu: bool,
+        fp16: bool,
+        threads: int,
+        int8: bool = False,
     ) -> None:
         import onnxruntime as ort
 
@@ -69,7 +81,8 @@ class OnnxBackend:
         # Spinning threads starve the event loop and other models on few cores.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        path = onnx_file(info, cache, fp16=fp16 and self.device == "cuda")
+        on_gpu = self.device == "cuda"
+        path = onnx_file(info, cache, fp16=fp16 and on_gpu, int8=int8 and not on_gpu)
         self.session = ort.InferenceSession(str(path), options, providers=providers)
         self._inputs = {i.name for i in self.session.get_inputs()}
 
@@ -113,12 +126,19 @@ class TorchBackend:
 
 
 def choose(
-    choice: str, info: ModelInfo, cache: Path, *, gpu: bool, fp16: bool, threads: int
+    choice: str,
+    info: ModelInfo,
+    cache: Path,
+    *,
+    gpu: bool,
+    fp16: bool,
+    threads: int,
+    int8: bool = False,
 ) -> Backend:
     """`auto`: torch when asked for a GPU and torch with CUDA is there, else ONNX Runtime."""
     if choice == "torch" or (choice == "auto" and gpu and _torch_cuda()):
         return TorchBackend(info, fp16=fp16)
-    return OnnxBackend(info, cache, gpu=gpu, fp16=fp16, threads=threads)
+    return OnnxBackend(info, cache, gpu=gpu, fp16=fp16, threads=threads, int8=int8)
 
 
 def _torch_cuda() -> bool:

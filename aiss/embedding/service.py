@@ -68,6 +68,28 @@ class Limits:
     truncate: bool = True  # False: a text over the model's limit is a 422
 
 
+def cut(lengths: Sequence[int], limits: Limits) -> int:
+    """How many of these length-sorted texts make the next batch.
+
+    Rows are added while the padded size (rows x longest) stays within the
+    token budget and the row limit, and while padding stays modest: a text
+    more than twice as long as the batch's first (plus a little) starts the
+    next batch, since padding is compute thrown away.
+    """
+    if not lengths:
+        return 0
+    first = lengths[0]
+    count = 1
+    for length in lengths[1:]:
+        rows = count + 1
+        if rows > limits.max_rows or rows * length > limits.token_budget:
+            break
+        if length > 2 * first + 8:
+            break
+        count = rows
+    return count
+
+
 class Embedder(Service):
     def __init__(
         self,
@@ -231,12 +253,7 @@ class Embedder(Service):
         candidates = sorted(
             (i for i in self._ready if i.lane == lane), key=lambda i: len(i.ids or ())
         )
-        batch: list[_Item] = []
-        for item in candidates:
-            rows, padded = len(batch) + 1, len(item.ids or ())
-            if batch and (rows > self.limits.max_rows or rows * padded > self.limits.token_budget):
-                break
-            batch.append(item)
+        batch = candidates[: cut([len(i.ids or ()) for i in candidates], self.limits)]
         for item in batch:
             self._ready.remove(item)
         return batch

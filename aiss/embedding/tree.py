@@ -69,6 +69,7 @@ def build_embeddings(settings: Settings) -> Embeddings:
                     gpu=settings.use_gpu,
                     fp16=settings.use_fp16,
                     threads=threads,
+                    int8=settings.embedding_int8,
                 )
                 return backend, Tokenizer.from_file(str(info.directory / "tokenizer.json"))
 

@@ -10,11 +10,13 @@ import anyio
 import anyio.lowlevel
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
 from actors import Supervisor, running
 from aiss.embedding.model import describe
-from aiss.embedding.service import Embedder, Limits
+from aiss.embedding.service import Embedder, Limits, cut
 from aiss.errors import TooManyRequests, ValidationFailed
 
 if TYPE_CHECKING:
@@ -135,3 +137,21 @@ async def test_query_prefix_is_added_only_to_queries(tmp_path: Path) -> None:
         plain = await service.embed(["cats"])
         asked = await service.embed(["cats"], query=True)
     assert asked.tokens > plain.tokens
+
+
+@given(
+    lengths=st.lists(st.integers(1, 512), min_size=1, max_size=200).map(sorted),
+    budget=st.integers(64, 20_000),
+    rows=st.integers(1, 256),
+)
+def test_cut_respects_budget_rows_and_padding(lengths: list[int], budget: int, rows: int) -> None:
+    limits = Limits(token_budget=budget, max_rows=rows)
+    count = cut(lengths, limits)
+    assert 1 <= count <= len(lengths)
+    batch = lengths[:count]
+    if count > 1:
+        assert count <= rows and count * batch[-1] <= budget
+        assert batch[-1] <= 2 * batch[0] + 8
+    if count < len(lengths):  # stopped for a reason
+        nxt = lengths[count]
+        assert count + 1 > rows or (count + 1) * nxt > budget or nxt > 2 * batch[0] + 8
