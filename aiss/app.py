@@ -16,11 +16,13 @@ from starlette.responses import JSONResponse
 from actors import ActorError, running
 
 from .api import openapi_document
+from .documents.tree import build_documents
 from .embedding.tree import build_embeddings
 from .errors import AissError, error_response, from_http_status
 from .metrics import Metrics
 from .middleware import RequestContext
 from .routes import auth, health
+from .routes import documents as document_routes
 from .routes import embeddings as embedding_routes
 from .routes import users as user_routes
 from .state import AppState
@@ -68,7 +70,7 @@ def create_app(
     it); its role picks among them. `on_fatal` is called if the tree gives up
     while serving.
     """
-    stores = users = embeddings = None
+    stores = users = embeddings = documents = None
     if subtrees is None:
         if runs(settings.role, "stores"):
             stores = build_stores(settings)
@@ -76,18 +78,28 @@ def create_app(
                 users = build_users(settings, stores.mongo)
         if runs(settings.role, "embedding"):
             embeddings = build_embeddings(settings)
-        subtrees = [part.tree for part in (stores, embeddings, users) if part is not None]
+        if stores and embeddings and runs(settings.role, "documents"):
+            documents = build_documents(settings, stores, embeddings)
+        parts = (stores, embeddings, users, documents)
+        subtrees = [part.tree for part in parts if part is not None]
     root = build_tree(settings, subtrees)
     extra = [service.metric_families for service in (embeddings.services() if embeddings else [])]
     metrics = Metrics(root.nodes, extra)
-    routes = [*health.routes(), *auth.routes(), *user_routes.routes(), *embedding_routes.routes()]
+    routes = [
+        *health.routes(),
+        *auth.routes(),
+        *user_routes.routes(),
+        *embedding_routes.routes(),
+        *document_routes.routes(),
+    ]
     document = openapi_document(routes, title="AISS", version=_version())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with running(root, on_failure=on_fatal):
             logger.info("ready", extra={"role": settings.role})
-            state = AppState(settings, root, metrics, document, stores, users, embeddings)
+            library = documents.library if documents else None
+            state = AppState(settings, root, metrics, document, stores, users, embeddings, library)
             yield {"aiss": state}
         logger.info("stopped")
 

@@ -207,6 +207,9 @@ class Settings:
     login_rate_limit: tuple[int, float] = (10, 300.0)
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 64 * 1024
+    ingest_workers: int = 0  # 0: one per core, at least two
+    chunk_tokens: int = 256
+    chunk_overlap: int = 32
     embedding_backend: str = "auto"
     embedding_threads: int = 0  # 0: one per core
     embedding_int8: bool = False
@@ -293,7 +296,7 @@ class Settings:
             anthropic_api_key=r.secret("ANTHROPIC_API_KEY"),
             ollama_host=r.text("OLLAMA_HOST", "http://localhost:11434"),
             cors_allowed_origins=r.parsed("CORS_ALLOWED_ORIGINS", parse_list, ""),
-            max_upload_bytes=r.parsed("AISS_MAX_UPLOAD_SIZE", parse_size, "50MiB"),
+            max_upload_bytes=r.integer("AISS_MAX_UPLOAD_MB", 50, 1, 100_000) * 1024 * 1024,
             mailbox_size=r.integer("AISS_MAILBOX_SIZE", 1024, 1, 1_000_000),
             ask_timeout=r.parsed("AISS_ASK_TIMEOUT", _seconds, "10s"),
             shutdown_timeout=r.parsed("AISS_SHUTDOWN_TIMEOUT", _seconds, "10s"),
@@ -304,6 +307,9 @@ class Settings:
             login_rate_limit=r.parsed("AISS_LOGIN_RATE_LIMIT", parse_rate, "10/5m"),
             argon2_time_cost=r.integer("AISS_ARGON2_TIME_COST", 3, 1, 20),
             argon2_memory_kib=r.parsed("AISS_ARGON2_MEMORY", parse_size, "64MiB") // 1024,
+            ingest_workers=r.integer("AISS_INGEST_WORKERS", 0, 0, 256),
+            chunk_tokens=r.integer("AISS_CHUNK_TOKENS", 256, 16, 8192),
+            chunk_overlap=r.integer("AISS_CHUNK_OVERLAP", 32, 0, 4096),
             embedding_backend=r.choice("AISS_EMBEDDING_BACKEND", ("auto", "onnx", "torch"), "auto"),
             embedding_threads=r.integer("AISS_EMBEDDING_THREADS", 0, 0, 256),
             embedding_int8=r.parsed("AISS_EMBEDDING_INT8", parse_bool, "false"),

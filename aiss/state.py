@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from actors import Supervisor
 
     from .config import Settings
+    from .documents.library import Library
     from .embedding.tree import Embeddings
     from .metrics import Metrics
     from .storage.stores import Stores
@@ -29,6 +30,7 @@ class AppState:
     stores: Stores | None
     users: Users | None
     embeddings: Embeddings | None
+    documents: Library | None
 
     async def authenticate(self, request: HTTPConnection) -> Principal:
         if self.users is None:

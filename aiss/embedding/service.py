@@ -137,6 +137,13 @@ class Embedder(Service):
 
     # -- the API other actors and routes use ------------------------------------
 
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The model's tokenizer (truncating at its limit), for chunking by its tokens."""
+        if self._tokenizer is None:
+            raise ServiceUnavailable(f"the embedding model {self.name!r} is not loaded")
+        return self._tokenizer
+
     async def embed(
         self, texts: Sequence[str], *, lane: Lane = "query", query: bool = False
     ) -> Embedded:

@@ -153,4 +153,64 @@ class AuthEvent(Document):
         indexes: ClassVar[list[IndexModel]] = [_index("at"), _index("user_id", "at")]
 
 
-DOCUMENT_MODELS: list[type[Document]] = [Job, User, RefreshToken, ApiKey, SshKey, AuthEvent]
+class StoredDocument(Document):
+    """An uploaded file: where its bytes are, who may read it, how far ingestion got."""
+
+    owner_id: str
+    scope: str  # personal | shared
+    area_id: str = ""  # set for shared documents
+    title: str
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    blob_key: str
+    status: str = "queued"  # queued extracting chunking embedding indexing ready failed
+    percent: int = 0
+    error: str = ""
+    pages: int = 0
+    chunk_count: int = 0
+    collection: str = ""  # the vector collection its chunks went to
+    created_at: float = Field(default_factory=epoch)
+    updated_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "documents"
+        indexes: ClassVar[list[IndexModel]] = [
+            _index("owner_id", "created_at"),
+            _index("area_id", "created_at"),
+            _index("owner_id", "sha256"),
+        ]
+
+
+class ChunkRecord(Document):
+    """One chunk's text and place; its vector lives in the vector store under the same id."""
+
+    document_id: str
+    owner_id: str
+    scope: str
+    area_id: str = ""
+    index: int
+    text: str
+    start: int
+    end: int
+    page: int = 0  # 0: no pages
+    headings: list[str] = Field(default_factory=list)
+
+    class Settings:
+        name = "chunks"
+        indexes: ClassVar[list[IndexModel]] = [_index("document_id", "index", unique=True)]
+
+
+DOCUMENT_MODELS: list[type[Document]] = [
+    Job,
+    User,
+    RefreshToken,
+    ApiKey,
+    SshKey,
+    AuthEvent,
+    StoredDocument,
+    ChunkRecord,
+]

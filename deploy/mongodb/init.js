@@ -43,3 +43,13 @@ ensure("auth_events", [
   [{"at": 1}, {"name": "at"}],
   [{"user_id": 1, "at": 1}, {"name": "user_id_at"}]
 ]);
+
+ensure("documents", [
+  [{"owner_id": 1, "created_at": 1}, {"name": "owner_id_created_at"}],
+  [{"area_id": 1, "created_at": 1}, {"name": "area_id_created_at"}],
+  [{"owner_id": 1, "sha256": 1}, {"name": "owner_id_sha256"}]
+]);
+
+ensure("chunks", [
+  [{"document_id": 1, "index": 1}, {"name": "document_id_index", "unique": true}]
+]);

@@ -80,7 +80,7 @@ def test_every_bad_value_is_reported_with_its_name_and_accepted_form() -> None:
             "API_GATEWAY_PORT": "70000",
             "USE_GPU": "perhaps",
             "AISS_ROLE": "kitchen",
-            "AISS_MAX_UPLOAD_SIZE": "big",
+            "AISS_MAX_UPLOAD_MB": "big",
         }
     )
     text = "\n".join(found)
@@ -88,7 +88,7 @@ def test_every_bad_value_is_reported_with_its_name_and_accepted_form() -> None:
     assert "API_GATEWAY_PORT='70000': expected a whole number from 0 to 65535" in text
     assert "USE_GPU='perhaps': expected one of true, false" in text
     assert "AISS_ROLE='kitchen': expected one of all, gateway" in text
-    assert "AISS_MAX_UPLOAD_SIZE='big': expected a size" in text
+    assert "AISS_MAX_UPLOAD_MB='big': expected a whole number" in text
 
 
 @pytest.mark.parametrize(

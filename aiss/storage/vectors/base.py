@@ -55,10 +55,10 @@ class VectorFilter:
                     raise ValueError(f"{key!r}: an empty tuple matches nothing")
 
 
-def collection_name(model: str, dimension: int) -> str:
-    """Collections are named by model and dimension, so a new model gets a new one."""
+def collection_name(scope: str, model: str, dimension: int) -> str:
+    """Collections are named by scope, model and dimension: a new model gets a new one."""
     slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
-    return f"chunks__{slug}__{dimension}"
+    return f"chunks__{scope}__{slug}__{dimension}"
 
 
 class VectorStore(Protocol):

@@ -39,10 +39,16 @@ def test_mongodb_init_creates_the_collections_and_indexes_of_the_models() -> Non
 def test_qdrant_collections_match_the_default_model_and_filter_fields() -> None:
     spec = json.loads((DEPLOY / "qdrant" / "collections.json").read_text())
     defaults = Settings()
-    name = collection_name(defaults.general_embedding_model, 384)
-    assert [c["name"] for c in spec["collections"]] == [name]
-    collection = spec["collections"][0]
-    assert collection["create"] == {"vectors": {"size": 384, "distance": "Cosine"}}
-    assert [i["field_name"] for i in collection["payload_indexes"]] == list(KEYWORD_FIELDS)
-    aliases = {a["create_alias"]["alias_name"] for a in spec["aliases"]["actions"]}
-    assert aliases == {"general", "personal"}
+    names = [
+        collection_name("shared", defaults.general_embedding_model, 384),
+        collection_name("personal", defaults.personal_embedding_model, 384),
+    ]
+    assert [c["name"] for c in spec["collections"]] == names
+    for collection in spec["collections"]:
+        assert collection["create"] == {"vectors": {"size": 384, "distance": "Cosine"}}
+        assert [i["field_name"] for i in collection["payload_indexes"]] == list(KEYWORD_FIELDS)
+    aliases = {
+        a["create_alias"]["alias_name"]: a["create_alias"]["collection_name"]
+        for a in spec["aliases"]["actions"]
+    }
+    assert aliases == {"shared": names[0], "personal": names[1]}

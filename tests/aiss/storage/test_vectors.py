@@ -107,8 +107,8 @@ async def test_upsert_replaces_and_delete_by_filter_removes(store: VectorStore) 
 
 
 async def test_collections_are_created_once_and_checked(store: VectorStore) -> None:
-    name = collection_name("sentence-transformers/all-MiniLM-L6-v2", 384)
-    assert name == "chunks__sentence-transformers-all-minilm-l6-v2__384"
+    name = collection_name("shared", "sentence-transformers/all-MiniLM-L6-v2", 384)
+    assert name == "chunks__shared__sentence-transformers-all-minilm-l6-v2__384"
     await store.create_collection(name, 384)
     await store.create_collection(name, 384)
     with pytest.raises(CollectionMismatch):

@@ -1,0 +1,1 @@
+"""Documents: upload, type sniffing, extraction, chunking, the ingestion pipeline, search."""

@@ -1,0 +1,316 @@
+"""The documents concern as routes see it: upload, read, change, delete, search."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import anyio.to_thread
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
+
+from ..errors import Forbidden, NotFound, ValidationFailed
+from ..storage.models import ChunkRecord, StoredDocument
+from ..storage.vectors import VectorFilter
+from . import sniff
+from .access import can_change, can_read, can_write_area, readable_areas
+from .events import DocumentEvent
+from .pipeline import KIND
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from ..embedding.tree import Embeddings
+    from ..storage.stores import Stores
+    from ..users.views import Principal
+    from .events import EventBus
+    from .pipeline import IngestWorkers
+
+READ_CHUNK = 1024 * 1024
+
+
+def safe_filename(name: str) -> str:
+    """A name fit for storage keys and Content-Disposition: no paths, controls or quotes."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = unicodedata.normalize("NFC", base)
+    base = "".join(c for c in base if unicodedata.category(c)[0] != "C" and c not in '"<>|*?:')
+    base = re.sub(r"\s+", " ", base).strip(" .")
+    return base[:200] or "document"
+
+
+@dataclass(frozen=True)
+class Upload:
+    title: str
+    description: str
+    tags: list[str]
+    scope: str
+    area_id: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    document: StoredDocument
+    chunk_index: int
+    text: str
+    score: float
+    page: int
+
+
+class Library:
+    def __init__(
+        self, stores: Stores, embeddings: Embeddings, bus: EventBus, workers: IngestWorkers
+    ) -> None:
+        self.stores = stores
+        self.embeddings = embeddings
+        self.bus = bus
+        self.workers = workers
+
+    # -- upload ------------------------------------------------------------------
+
+    async def upload(
+        self, principal: Principal, meta: Upload, file: BinaryIO, filename: str
+    ) -> tuple[StoredDocument, bool]:
+        """Store the file and queue its ingestion; the same bytes again return the first."""
+        if meta.scope == "shared" and not can_write_area(principal, meta.area_id):
+            raise Forbidden(f"you may not write to area {meta.area_id!r}")
+        head = await anyio.to_thread.run_sync(file.read, 65536)
+        file.seek(0)
+        media_type = sniff.sniff(head, filename, _whole(file) if head.startswith(b"PK") else head)
+        name = safe_filename(filename)
+        key = f"documents/{principal.user_id}/{uuid.uuid4().hex}/{name}"
+        digest = hashlib.sha256()
+
+        async def body() -> AsyncIterator[bytes]:
+            while chunk := await anyio.to_thread.run_sync(file.read, READ_CHUNK):
+                digest.update(chunk)
+                yield chunk
+
+        size = await self.stores.objects.put(key, body(), content_type=media_type)
+        sha256 = digest.hexdigest()
+        with self.stores.mongo.breaker.guard():
+            existing = await StoredDocument.find_one(
+                StoredDocument.owner_id == principal.user_id,
+                StoredDocument.sha256 == sha256,
+                StoredDocument.scope == meta.scope,
+                StoredDocument.area_id == meta.area_id,
+            )
+        if existing is not None and existing.status != "failed":
+            await self.stores.objects.delete(key)
+            return existing, True
+        doc = StoredDocument(
+            owner_id=principal.user_id,
+            scope=meta.scope,
+            area_id=meta.area_id,
+            title=meta.title or name,
+            description=meta.description,
+            tags=meta.tags,
+            filename=name,
+            media_type=media_type,
+            size=size,
+            sha256=sha256,
+            blob_key=key,
+        )
+        try:
+            with self.stores.mongo.breaker.guard():
+                await doc.insert()
+            await self.stores.jobs.enqueue(KIND, {"document_id": str(doc.id)})
+        except Exception:
+            # Nothing half-written: no record without a job, no blob without a record.
+            if doc.id is not None:
+                await doc.delete()
+            await self.stores.objects.delete(key)
+            raise
+        self.workers.notify()
+        self.bus.publish(
+            DocumentEvent(str(doc.id), doc.owner_id, doc.scope, doc.area_id, "queued", 0)
+        )
+        return doc, False
+
+    # -- reading -------------------------------------------------------------------
+
+    async def get(self, principal: Principal, document_id: str) -> StoredDocument:
+        """The document, or NotFound: one the caller may not read does not exist for them."""
+        try:
+            key = PydanticObjectId(document_id)
+        except (InvalidId, TypeError):
+            raise NotFound("no such document") from None
+        with self.stores.mongo.breaker.guard():
+            doc = await StoredDocument.get(key)
+        if doc is None or not can_read(principal, doc):
+            raise NotFound("no such document")
+        return doc
+
+    def visible(
+        self, principal: Principal, scope: str | None, area_id: str | None
+    ) -> dict[str, Any]:
+        """The MongoDB filter of the documents `principal` may read."""
+        mine: dict[str, Any] = {"scope": "personal", "owner_id": principal.user_id}
+        nothing: dict[str, Any] = {"scope": "no such scope"}
+        if scope == "personal":
+            return mine
+        areas = readable_areas(principal)
+        shared: dict[str, Any] = {"scope": "shared"}
+        if area_id:
+            if areas is not None and area_id not in areas:
+                return nothing
+            shared["area_id"] = area_id
+        elif areas is not None:
+            if not areas:
+                return nothing if scope == "shared" else mine
+            shared["area_id"] = {"$in": sorted(areas)}
+        if scope == "shared" or area_id:
+            return shared
+        return {"$or": [mine, shared]}
+
+    async def find(
+        self,
+        principal: Principal,
+        *,
+        scope: str | None,
+        area_id: str | None,
+        tag: str | None,
+        status: str | None,
+        title: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[StoredDocument], int]:
+        query = self.visible(principal, scope, area_id)
+        if tag:
+            query = {"$and": [query, {"tags": tag}]}
+        if status:
+            query = {"$and": [query, {"status": status}]}
+        with self.stores.mongo.breaker.guard():
+            found = StoredDocument.find(query)
+            docs = await found.sort("-created_at").to_list()
+        if title:
+            # Title search in Python: the embedded server's regex support is limited.
+            needle = title.lower()
+            docs = [d for d in docs if needle in d.title.lower()]
+        return docs[offset : offset + limit], len(docs)
+
+    async def chunks(
+        self, principal: Principal, document_id: str, offset: int, limit: int
+    ) -> tuple[list[ChunkRecord], int]:
+        doc = await self.get(principal, document_id)
+        with self.stores.mongo.breaker.guard():
+            found = ChunkRecord.find(ChunkRecord.document_id == str(doc.id))
+            total = await found.count()
+            items = await found.sort("index").skip(offset).limit(limit).to_list()
+        return items, total
+
+    # -- changing --------------------------------------------------------------------
+
+    async def update(
+        self, principal: Principal, document_id: str, changes: dict[str, Any]
+    ) -> StoredDocument:
+        doc = await self.get(principal, document_id)
+        if not can_change(principal, doc):
+            raise Forbidden("you may read this document but not change it")
+        for field, value in changes.items():
+            setattr(doc, field, value)
+        doc.updated_at = time.time()
+        with self.stores.mongo.breaker.guard():
+            await doc.save()
+        return doc
+
+    async def delete(self, principal: Principal, document_id: str) -> None:
+        doc = await self.get(principal, document_id)
+        if not can_change(principal, doc):
+            raise Forbidden("you may read this document but not delete it")
+        store = self.stores.vectors.store
+        if await store.resolve(doc.scope) != doc.scope:
+            await store.delete(doc.scope, VectorFilter(all={"document_id": str(doc.id)}))
+        with self.stores.mongo.breaker.guard():
+            await ChunkRecord.find(ChunkRecord.document_id == str(doc.id)).delete()
+        await self.stores.objects.delete(doc.blob_key)
+        with self.stores.mongo.breaker.guard():
+            await doc.delete()
+
+    # -- search ------------------------------------------------------------------------
+
+    async def search(
+        self,
+        principal: Principal,
+        query: str,
+        *,
+        scope: str | None,
+        area_ids: list[str] | None,
+        tags: list[str] | None,
+        limit: int,
+    ) -> list[Hit]:
+        """Nearest chunks among what `principal` may read, best first."""
+        store = self.stores.vectors.store
+        wanted = 4 * limit if tags else limit
+        hits: list[tuple[float, dict[str, Any]]] = []
+        plans: list[tuple[str, VectorFilter]] = []
+        if scope in (None, "personal") and not area_ids:
+            plans.append(
+                ("personal", VectorFilter(all={"owner_id": principal.user_id, "scope": "personal"}))
+            )
+        if scope in (None, "shared"):
+            areas = readable_areas(principal)
+            chosen = set(area_ids) if area_ids else areas
+            if areas is not None and chosen is not None:
+                chosen &= areas
+            if chosen is None:
+                plans.append(("shared", VectorFilter(all={"scope": "shared"})))
+            elif chosen:
+                plans.append(
+                    (
+                        "shared",
+                        VectorFilter(all={"scope": "shared", "area_id": tuple(sorted(chosen))}),
+                    )
+                )
+        for collection, flt in plans:
+            if await store.resolve(collection) == collection:
+                continue  # nothing was ever indexed in this scope
+            embedder = self.embeddings.roles["general" if collection == "shared" else "personal"]
+            vector = (await embedder.embed([query], lane="query", query=True)).vectors[0]
+            for hit in await store.search(collection, vector.tolist(), limit=wanted, filter=flt):
+                hits.append((hit.score, hit.payload))
+        hits.sort(key=lambda h: h[0], reverse=True)
+        ids = {payload["document_id"] for _, payload in hits}
+        with self.stores.mongo.breaker.guard():
+            docs = {
+                str(d.id): d
+                for d in await StoredDocument.find(
+                    {"_id": {"$in": [PydanticObjectId(i) for i in ids]}}
+                ).to_list()
+            }
+        results = []
+        for score, payload in hits:
+            doc = docs.get(payload["document_id"])
+            if doc is None or doc.status != "ready" or not can_read(principal, doc):
+                continue
+            if tags and not set(tags) & set(doc.tags):
+                continue
+            results.append(
+                Hit(
+                    doc,
+                    int(payload["chunk_index"]),
+                    str(payload["text"]),
+                    score,
+                    int(payload.get("page", 0)),
+                )
+            )
+            if len(results) == limit:
+                break
+        return results
+
+
+def _whole(file: BinaryIO) -> bytes:
+    data = file.read()
+    file.seek(0)
+    return data
+
+
+def check_tags(tags: list[str]) -> list[str]:
+    cleaned = sorted({t.strip() for t in tags if t.strip()})
+    if len(cleaned) > 20 or any(len(t) > 50 for t in cleaned):
+        raise ValidationFailed("at most 20 tags of at most 50 characters", [{"loc": ["tags"]}])
+    return cleaned

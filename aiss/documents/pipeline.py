@@ -1,0 +1,253 @@
+"""Ingestion workers: lease a document's job, then extract, chunk, embed and index it.
+
+Each step can be repeated: a worker that dies leaves its job to be leased
+again, and the next attempt starts by removing whatever the last one wrote.
+A file that cannot be read fails at once (no retry) and leaves nothing
+indexed; a store or model that is unavailable makes the job retry later.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_process
+import anyio.to_thread
+
+from actors import Service
+
+from ..errors import AissError, ServiceUnavailable, TooManyRequests
+from ..storage.jobs import LeaseLost
+from ..storage.models import ChunkRecord, StoredDocument
+from ..storage.vectors import Point, VectorFilter, collection_name
+from .chunking import chunk
+from .events import DocumentEvent
+from .extract import ExtractionError, extract_in_worker
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskStatus
+
+    from ..embedding.service import Embedder
+    from ..embedding.tree import Embeddings
+    from ..storage.jobs import Lease
+    from ..storage.stores import Stores
+    from .events import EventBus
+
+logger = logging.getLogger("aiss.documents")
+KIND = "ingest"
+POINTS = uuid.UUID("6f1c0a52-8a0e-4c55-9d3b-7a1f2b6c9e01")
+EMBED_BATCH = 64
+EXTRACT_SECONDS = 120.0
+
+
+def point_id(document_id: str, index: int) -> str:
+    return str(uuid.uuid5(POINTS, f"{document_id}:{index}"))
+
+
+class Permanent(Exception):
+    """The document cannot be ingested, whatever the number of tries."""
+
+
+class Ingestion:
+    """What one document's ingestion needs, and each step of it."""
+
+    def __init__(
+        self,
+        stores: Stores,
+        embeddings: Embeddings,
+        bus: EventBus,
+        *,
+        chunk_tokens: int = 256,
+        overlap: int = 32,
+    ) -> None:
+        self.stores = stores
+        self.embeddings = embeddings
+        self.bus = bus
+        self.chunk_tokens = chunk_tokens
+        self.overlap = overlap
+
+    def embedder(self, scope: str) -> Embedder:
+        return self.embeddings.roles["general" if scope == "shared" else "personal"]
+
+    async def collection(self, scope: str) -> str:
+        """The scope's alias, pointing at the collection of its current model."""
+        embedder = self.embedder(scope)
+        store = self.stores.vectors.store
+        name = collection_name(scope, embedder.info.name, embedder.info.dimension)
+        await store.create_collection(name, embedder.info.dimension)
+        if await store.resolve(scope) == scope:
+            await store.point_alias(scope, name)
+        return scope
+
+    async def stage(self, doc: StoredDocument, stage: str, percent: int, error: str = "") -> None:
+        doc.status, doc.percent, doc.error = stage, percent, error
+        doc.updated_at = time.time()
+        with self.stores.mongo.breaker.guard():
+            await doc.save()
+        self.bus.publish(
+            DocumentEvent(str(doc.id), doc.owner_id, doc.scope, doc.area_id, stage, percent, error)
+        )
+
+    async def forget(self, doc: StoredDocument) -> None:
+        """Remove the document's chunks and vectors (not its record or blob)."""
+        document_id = str(doc.id)
+        with self.stores.mongo.breaker.guard():
+            await ChunkRecord.find(ChunkRecord.document_id == document_id).delete()
+        store = self.stores.vectors.store
+        if await store.resolve(doc.scope) != doc.scope:
+            await store.delete(doc.scope, VectorFilter(all={"document_id": document_id}))
+
+    async def run(self, document_id: str, beat: Any) -> None:
+        with self.stores.mongo.breaker.guard():
+            doc = await StoredDocument.get(document_id)
+        if doc is None or doc.status == "ready":
+            return
+        await self.forget(doc)
+        await self.stage(doc, "extracting", 5)
+        data = await self.stores.objects.read(doc.blob_key)
+        try:
+            with anyio.fail_after(EXTRACT_SECONDS):
+                extracted = await anyio.to_process.run_sync(extract_in_worker, data, doc.media_type)
+        except TimeoutError:
+            raise Permanent(f"reading the file took longer than {EXTRACT_SECONDS:g} s") from None
+        except ExtractionError as exc:
+            raise Permanent(str(exc)) from None
+        except Exception as exc:  # a crash of the worker process on a hostile file
+            raise Permanent(f"the file cannot be read: {type(exc).__name__}") from None
+        await beat()
+        await self.stage(doc, "chunking", 20)
+        embedder = self.embedder(doc.scope)
+        pieces = await anyio.to_thread.run_sync(
+            lambda: chunk(
+                extracted.blocks, embedder.tokenizer, size=self.chunk_tokens, overlap=self.overlap
+            )
+        )
+        if not pieces:
+            raise Permanent("the file holds no text")
+        document_id = str(doc.id)
+        records = [
+            ChunkRecord(
+                document_id=document_id,
+                owner_id=doc.owner_id,
+                scope=doc.scope,
+                area_id=doc.area_id,
+                index=piece.index,
+                text=piece.text,
+                start=piece.start,
+                end=piece.end,
+                page=piece.page or 0,
+                headings=list(piece.headings),
+            )
+            for piece in pieces
+        ]
+        with self.stores.mongo.breaker.guard():
+            await ChunkRecord.insert_many(records)
+        collection = await self.collection(doc.scope)
+        await self.stage(doc, "embedding", 25)
+        for start in range(0, len(pieces), EMBED_BATCH):
+            batch = pieces[start : start + EMBED_BATCH]
+            embedded = await embedder.embed([p.text for p in batch], lane="ingest")
+            points = [
+                Point(
+                    point_id(document_id, p.index),
+                    vector.tolist(),
+                    {
+                        "owner_id": doc.owner_id,
+                        "area_id": doc.area_id,
+                        "scope": doc.scope,
+                        "document_id": document_id,
+                        "chunk_index": p.index,
+                        "page": p.page or 0,
+                        "text": p.text,
+                    },
+                )
+                for p, vector in zip(batch, embedded.vectors, strict=True)
+            ]
+            await self.stores.vectors.store.upsert(collection, points)
+            done = start + len(batch)
+            await beat()
+            await self.stage(
+                doc,
+                "embedding" if done < len(pieces) else "indexing",
+                25 + 70 * done // len(pieces),
+            )
+        doc.pages, doc.chunk_count = extracted.pages, len(pieces)
+        doc.collection = await self.stores.vectors.store.resolve(collection)
+        await self.stage(doc, "ready", 100)
+
+    async def fail(self, document_id: str, error: str) -> None:
+        with self.stores.mongo.breaker.guard():
+            doc = await StoredDocument.get(document_id)
+        if doc is not None:
+            await self.forget(doc)
+            doc.chunk_count = 0
+            await self.stage(doc, "failed", 100, error)
+
+
+class IngestWorkers(Service):
+    """A pool of workers taking ingestion jobs from the durable queue."""
+
+    def __init__(self, ingestion: Ingestion, *, workers: int = 0, poll: float = 0.5) -> None:
+        super().__init__("ingest")
+        self.ingestion = ingestion
+        self.workers = workers or max(2, os.cpu_count() or 2)
+        self.poll = poll
+        self._wake = anyio.Event()
+
+    def notify(self) -> None:
+        """A job was enqueued: idle workers look at once instead of at the next poll."""
+        self._wake.set()
+
+    async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
+        async with anyio.create_task_group() as tg:
+            for number in range(self.workers):
+                tg.start_soon(self._work, f"{os.getpid()}-{uuid.uuid4().hex[:6]}-{number}")
+            task_status.started()
+            await stop.wait()
+            tg.cancel_scope.cancel()
+
+    async def _work(self, worker: str) -> None:
+        jobs = self.ingestion.stores.jobs
+        while True:
+            try:
+                lease = await jobs.lease(worker, [KIND])
+            except AissError:
+                lease = None
+            if lease is None:
+                with anyio.move_on_after(self.poll):
+                    if self._wake.is_set():
+                        self._wake = anyio.Event()
+                    await self._wake.wait()
+                continue
+            await self._handle(lease)
+
+    async def _handle(self, lease: Lease) -> None:
+        jobs = self.ingestion.stores.jobs
+        document_id = str(lease.payload["document_id"])
+        current = lease
+
+        async def beat() -> None:
+            nonlocal current
+            current = await jobs.heartbeat(current)
+
+        try:
+            await self.ingestion.run(document_id, beat)
+            await jobs.complete(current)
+        except LeaseLost:
+            logger.warning("lost the lease on %s; another worker has it", document_id)
+        except Permanent as exc:
+            await self.ingestion.fail(document_id, str(exc))
+            await jobs.complete(current)
+        except (ServiceUnavailable, TooManyRequests, OSError) as exc:
+            state = await jobs.fail(current, f"{type(exc).__name__}: {exc}")
+            if state == "dead":
+                await self.ingestion.fail(document_id, "ingestion kept failing; gave up")
+        except Exception as exc:
+            logger.exception("ingestion of %s failed", document_id)
+            state = await jobs.fail(current, f"{type(exc).__name__}: {exc}")
+            if state == "dead":
+                await self.ingestion.fail(document_id, "ingestion kept failing; gave up")
