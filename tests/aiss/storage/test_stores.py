@@ -54,6 +54,8 @@ async def test_embedded_stores_keep_their_data_across_restarts(tmp_path: Path) -
             "root/embedding/general",
             "root/users",
             "root/users/users",
+            "root/documents",
+            "root/documents/ingest",
         ]
         await healthy(stores)
         job_id = await stores.jobs.enqueue("ingest", {"document_id": "d1"})
