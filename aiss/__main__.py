@@ -11,6 +11,7 @@ import uvicorn
 
 from .app import create_app
 from .config import ROLE_PORTS, ROLES, ConfigError, Settings
+from .documents import cli as reindex_cli
 from .embedding import cli as models_cli
 from .errors import AissError
 from .logs import configure_logging
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     users_cli.add_commands(commands)
     models_cli.add_commands(commands)
+    reindex_cli.add_commands(commands)
     return parser
 
 
@@ -91,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return users_cli.run(settings, args)
     if args.command == "models":
         return models_cli.run(settings, args)
+    if args.command == "reindex":
+        return reindex_cli.run(settings, args)
     return serve(settings)
 
 

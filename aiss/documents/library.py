@@ -14,9 +14,9 @@ import anyio.to_thread
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
 
-from ..errors import Forbidden, NotFound, ValidationFailed
+from ..errors import Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from ..storage.models import ChunkRecord, StoredDocument
-from ..storage.vectors import VectorFilter
+from ..storage.vectors import VectorFilter, collection_name
 from . import sniff
 from .access import can_change, can_read, can_write_area, readable_areas
 from .events import DocumentEvent
@@ -25,6 +25,7 @@ from .pipeline import KIND
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from ..embedding.service import Embedder
     from ..embedding.tree import Embeddings
     from ..storage.stores import Stores
     from ..users.views import Principal
@@ -222,11 +223,7 @@ class Library:
         doc = await self.get(principal, document_id)
         if not can_change(principal, doc):
             raise Forbidden("you may read this document but not delete it")
-        store = self.stores.vectors.store
-        if await store.resolve(doc.scope) != doc.scope:
-            await store.delete(doc.scope, VectorFilter(all={"document_id": str(doc.id)}))
-        with self.stores.mongo.breaker.guard():
-            await ChunkRecord.find(ChunkRecord.document_id == str(doc.id)).delete()
+        await self.workers.ingestion.forget(doc)
         await self.stores.objects.delete(doc.blob_key)
         with self.stores.mongo.breaker.guard():
             await doc.delete()
@@ -267,9 +264,10 @@ class Library:
                     )
                 )
         for collection, flt in plans:
-            if await store.resolve(collection) == collection:
+            resolved = await store.resolve(collection)
+            if resolved == collection:
                 continue  # nothing was ever indexed in this scope
-            embedder = self.embeddings.roles["general" if collection == "shared" else "personal"]
+            embedder = self._embedder_for(collection, resolved)
             vector = (await embedder.embed([query], lane="query", query=True)).vectors[0]
             for hit in await store.search(collection, vector.tolist(), limit=wanted, filter=flt):
                 hits.append((hit.score, hit.payload))
@@ -301,6 +299,18 @@ class Library:
             if len(results) == limit:
                 break
         return results
+
+    def _embedder_for(self, scope: str, collection: str) -> Embedder:
+        """The loaded model that built `collection`: queries must be embedded by it."""
+        for embedder in self.embeddings.services():
+            if collection.startswith(
+                collection_name(scope, embedder.info.name, embedder.info.dimension)
+            ):
+                return embedder
+        raise ServiceUnavailable(
+            f"the {scope} index was built with a model this server does not load;"
+            f" rebuild it with `aiss reindex --scope {scope}` or POST /api/v1/admin/reindex"
+        )
 
 
 def _whole(file: BinaryIO) -> bytes:

@@ -73,15 +73,26 @@ class Ingestion:
     def embedder(self, scope: str) -> Embedder:
         return self.embeddings.roles["general" if scope == "shared" else "personal"]
 
-    async def collection(self, scope: str) -> str:
-        """The scope's alias, pointing at the collection of its current model."""
+    def base_collection(self, scope: str) -> str:
         embedder = self.embedder(scope)
+        return collection_name(scope, embedder.info.name, embedder.info.dimension)
+
+    async def collection(self, scope: str) -> str:
+        """Where new chunks of `scope` go: the collection of the configured model.
+
+        That is the one the scope's alias points to, unless the model changed
+        since; then it is the new model's collection, which `reindex` fills
+        and switches the alias to while the old one keeps serving.
+        """
         store = self.stores.vectors.store
-        name = collection_name(scope, embedder.info.name, embedder.info.dimension)
-        await store.create_collection(name, embedder.info.dimension)
-        if await store.resolve(scope) == scope:
-            await store.point_alias(scope, name)
-        return scope
+        base = self.base_collection(scope)
+        current = await store.resolve(scope)
+        if current.startswith(base):
+            return current
+        await store.create_collection(base, self.embedder(scope).info.dimension)
+        if current == scope:
+            await store.point_alias(scope, base)
+        return base
 
     async def stage(self, doc: StoredDocument, stage: str, percent: int, error: str = "") -> None:
         doc.status, doc.percent, doc.error = stage, percent, error
@@ -98,8 +109,10 @@ class Ingestion:
         with self.stores.mongo.breaker.guard():
             await ChunkRecord.find(ChunkRecord.document_id == document_id).delete()
         store = self.stores.vectors.store
-        if await store.resolve(doc.scope) != doc.scope:
-            await store.delete(doc.scope, VectorFilter(all={"document_id": document_id}))
+        places = {await store.resolve(doc.scope), doc.collection} - {doc.scope, ""}
+        existing = set(await store.collections())
+        for collection in places & existing:
+            await store.delete(collection, VectorFilter(all={"document_id": document_id}))
 
     async def run(self, document_id: str, beat: Any) -> None:
         with self.stores.mongo.breaker.guard():
@@ -148,26 +161,9 @@ class Ingestion:
             await ChunkRecord.insert_many(records)
         collection = await self.collection(doc.scope)
         await self.stage(doc, "embedding", 25)
-        for start in range(0, len(pieces), EMBED_BATCH):
-            batch = pieces[start : start + EMBED_BATCH]
-            embedded = await embedder.embed([p.text for p in batch], lane="ingest")
-            points = [
-                Point(
-                    point_id(document_id, p.index),
-                    vector.tolist(),
-                    {
-                        "owner_id": doc.owner_id,
-                        "area_id": doc.area_id,
-                        "scope": doc.scope,
-                        "document_id": document_id,
-                        "chunk_index": p.index,
-                        "page": p.page or 0,
-                        "text": p.text,
-                    },
-                )
-                for p, vector in zip(batch, embedded.vectors, strict=True)
-            ]
-            await self.stores.vectors.store.upsert(collection, points)
+        for start in range(0, len(records), EMBED_BATCH):
+            batch = records[start : start + EMBED_BATCH]
+            await self.index(collection, embedder, batch)
             done = start + len(batch)
             await beat()
             await self.stage(
@@ -175,9 +171,72 @@ class Ingestion:
                 "embedding" if done < len(pieces) else "indexing",
                 25 + 70 * done // len(pieces),
             )
-        doc.pages, doc.chunk_count = extracted.pages, len(pieces)
-        doc.collection = await self.stores.vectors.store.resolve(collection)
+        doc.pages, doc.chunk_count, doc.collection = extracted.pages, len(pieces), collection
         await self.stage(doc, "ready", 100)
+
+    async def index(self, collection: str, embedder: Embedder, chunks: list[ChunkRecord]) -> None:
+        """Embed chunks (ingestion lane) and write their vectors with their payload."""
+        embedded = await embedder.embed([c.text for c in chunks], lane="ingest")
+        points = [
+            Point(
+                point_id(c.document_id, c.index),
+                vector.tolist(),
+                {
+                    "owner_id": c.owner_id,
+                    "area_id": c.area_id,
+                    "scope": c.scope,
+                    "document_id": c.document_id,
+                    "chunk_index": c.index,
+                    "page": c.page,
+                    "text": c.text,
+                },
+            )
+            for c, vector in zip(chunks, embedded.vectors, strict=True)
+        ]
+        await self.stores.vectors.store.upsert(collection, points)
+
+    async def reindex(self, scope: str) -> tuple[str, int]:
+        """Rebuild `scope`'s index with its configured model, then switch the alias to it.
+
+        The old collection serves searches until the switch and is kept after
+        it; documents that changed meanwhile are indexed again after.
+        """
+        store = self.stores.vectors.store
+        embedder = self.embedder(scope)
+        base = self.base_collection(scope)
+        current = await store.resolve(scope)
+        target = f"{base}__v{int(time.time())}" if current.startswith(base) else base
+        if target in await store.collections():
+            await store.delete_collection(target)
+        await store.create_collection(target, embedder.info.dimension)
+        started = time.time()
+        count = await self._index_scope(target, embedder, scope, since=0.0)
+        await store.point_alias(scope, target)
+        count += await self._index_scope(target, embedder, scope, since=started)
+        return target, count
+
+    async def _index_scope(self, target: str, embedder: Embedder, scope: str, since: float) -> int:
+        count = 0
+        with self.stores.mongo.breaker.guard():
+            docs = await StoredDocument.find(
+                StoredDocument.scope == scope,
+                StoredDocument.status == "ready",
+                StoredDocument.updated_at >= since,
+            ).to_list()
+        for doc in docs:
+            with self.stores.mongo.breaker.guard():
+                chunks = (
+                    await ChunkRecord.find(ChunkRecord.document_id == str(doc.id))
+                    .sort("index")
+                    .to_list()
+                )
+            for start in range(0, len(chunks), EMBED_BATCH):
+                await self.index(target, embedder, chunks[start : start + EMBED_BATCH])
+            doc.collection = target
+            with self.stores.mongo.breaker.guard():
+                await doc.save()
+            count += 1
+        return count
 
     async def fail(self, document_id: str, error: str) -> None:
         with self.stores.mongo.breaker.guard():

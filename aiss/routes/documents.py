@@ -393,6 +393,26 @@ async def search(request: Request, body: SearchIn, principal: Principal) -> Sear
     )
 
 
+class ReindexIn(BaseModel):
+    scope: Scope
+
+
+class ReindexOut(BaseModel):
+    scope: Scope
+    collection: str
+    documents: int
+
+
+@endpoint(body=ReindexIn, responses={200: ReindexOut}, auth="admin", tags=["documents"])
+async def reindex(request: Request, body: ReindexIn, principal: Principal) -> ReindexOut:
+    """Rebuild a scope's vectors with its configured model, then switch searches to them.
+
+    The old collection keeps serving until the switch. Administrators only.
+    """
+    collection, count = await library(request).workers.ingestion.reindex(body.scope)
+    return ReindexOut(scope=body.scope, collection=collection, documents=count)
+
+
 def routes() -> list[Route]:
     base = f"{API}/documents"
     return [
@@ -405,4 +425,5 @@ def routes() -> list[Route]:
         Route(f"{base}/{{document_id}}/chunks", chunks, methods=["GET"]),
         Route(f"{API}/events", events, methods=["GET"]),
         Route(f"{API}/search", search, methods=["POST"]),
+        Route(f"{API}/admin/reindex", reindex, methods=["POST"]),
     ]

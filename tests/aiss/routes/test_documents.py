@@ -284,3 +284,22 @@ async def test_nobody_sees_what_they_may_not_read(
         path = {"get": "", "chunks": "/chunks", "content": "/content"}[action]
         response = await api.call("GET", f"/documents/{document_id}{path}", token)
         assert response.status_code == (200 if target in allowed else 404)
+
+
+async def test_admins_reindex_and_searches_follow(api: Api) -> None:
+    admin = await api.token()
+    _, token = await user(api, admin)
+    document_id = (await upload(api, token, b"unique words: quokka marmot")).json()["id"]
+    await ready(api, token, document_id)
+    assert (
+        await api.call("POST", "/admin/reindex", token, json={"scope": "personal"})
+    ).status_code == 403
+    rebuilt = await api.call("POST", "/admin/reindex", admin, json={"scope": "personal"})
+    assert rebuilt.status_code == 200, rebuilt.text
+    assert rebuilt.json()["documents"] >= 1
+    hits = (await api.call("POST", "/search", token, json={"query": "quokka marmot"})).json()[
+        "hits"
+    ]
+    assert hits[0]["document_id"] == document_id
+    bad = await api.call("POST", "/admin/reindex", admin, json={"scope": "everything"})
+    assert bad.status_code == 422

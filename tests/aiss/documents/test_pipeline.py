@@ -1,0 +1,170 @@
+"""Ingestion that is interrupted resumes cleanly; reindexing switches collections."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+import pytest
+
+from aiss.app import create_app
+from aiss.storage.models import ChunkRecord, StoredDocument
+from aiss.storage.vectors import VectorFilter
+
+from ..routes.conftest import app_settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from aiss.state import AppState
+
+pytestmark = pytest.mark.anyio
+TEXT = ("Paragraph about supervision and restarts. " * 30 + "\n\n") * 12
+
+
+class Crash(Exception):
+    pass
+
+
+async def wait_ready(state: AppState, document_id: str) -> StoredDocument:
+    with anyio.fail_after(60):
+        while True:
+            doc = await StoredDocument.get(document_id)
+            assert doc is not None
+            if doc.status in ("ready", "failed"):
+                return doc
+            await anyio.sleep(0.05)
+
+
+async def test_a_crash_mid_ingestion_is_resumed_without_duplicates(tmp_path: Path) -> None:
+    app = create_app(app_settings(tmp_path, AISS_INGEST_WORKERS="1", AISS_CHUNK_TOKENS="64"))
+    async with app.router.lifespan_context(app) as lifespan:
+        state: AppState = lifespan["aiss"]  # type: ignore[index]
+        library = state.documents
+        assert library is not None and state.users is not None
+        # Stored without a queued job, so that only this test runs its ingestion.
+        await library.stores.objects.put("t/t.txt", TEXT.encode())
+        doc = StoredDocument(
+            owner_id="u1",
+            scope="personal",
+            title="t",
+            filename="t.txt",
+            media_type="text/plain",
+            size=len(TEXT),
+            sha256="x",
+            blob_key="t/t.txt",
+        )
+        await doc.insert()
+        document_id = str(doc.id)
+        ingestion = library.workers.ingestion
+        # A worker that dies after its first embedded batch:
+        beats = 0
+
+        async def dying_beat() -> None:
+            nonlocal beats
+            beats += 1
+            if beats == 2:
+                raise Crash
+
+        with pytest.raises(Crash):
+            await ingestion.run(document_id, dying_beat)
+        half = await StoredDocument.get(document_id)
+        assert half is not None and half.status != "ready"
+
+        async def beat() -> None:
+            return None
+
+        await ingestion.run(document_id, beat)
+        done = await wait_ready(state, document_id)
+        assert done.status == "ready"
+        chunks = await ChunkRecord.find(ChunkRecord.document_id == document_id).count()
+        assert chunks == done.chunk_count > 2
+        vectors = await state.stores.vectors.store.count(  # type: ignore[union-attr]
+            "personal", VectorFilter(all={"document_id": document_id})
+        )
+        assert vectors == chunks
+
+
+async def test_reindex_builds_a_new_collection_and_switches(tmp_path: Path) -> None:
+    app = create_app(app_settings(tmp_path))
+    async with app.router.lifespan_context(app) as lifespan:
+        state: AppState = lifespan["aiss"]  # type: ignore[index]
+        library = state.documents
+        assert library is not None and state.stores is not None
+        await library.stores.objects.put("r/r.txt", b"reindex me please, about zebras")
+        doc = StoredDocument(
+            owner_id="u1",
+            scope="personal",
+            title="r",
+            filename="r.txt",
+            media_type="text/plain",
+            size=30,
+            sha256="y",
+            blob_key="r/r.txt",
+        )
+        await doc.insert()
+
+        async def beat() -> None:
+            return None
+
+        ingestion = library.workers.ingestion
+        await ingestion.run(str(doc.id), beat)
+        store = state.stores.vectors.store
+        before = await store.resolve("personal")
+        target, count = await ingestion.reindex("personal")
+        assert count == 1 and target != before and target.startswith(before)
+        assert await store.resolve("personal") == target
+        assert before in await store.collections()  # the old one is kept
+        hits = await store.search(
+            "personal",
+            (await library.embeddings.roles["personal"].embed(["zebras"])).vectors[0].tolist(),
+        )
+        assert [h.payload["document_id"] for h in hits] == [str(doc.id)]
+
+
+def test_reindex_on_the_command_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    async def seed() -> None:
+        app = create_app(app_settings(tmp_path))
+        async with app.router.lifespan_context(app) as lifespan:
+            state: AppState = lifespan["aiss"]  # type: ignore[index]
+            assert state.documents is not None
+            await state.documents.stores.objects.put("c/c.txt", b"command line reindex")
+            doc = StoredDocument(
+                owner_id="u1",
+                scope="shared",
+                area_id="a",
+                title="c",
+                filename="c.txt",
+                media_type="text/plain",
+                size=20,
+                sha256="z",
+                blob_key="c/c.txt",
+            )
+            await doc.insert()
+
+            async def beat() -> None:
+                return None
+
+            await state.documents.workers.ingestion.run(str(doc.id), beat)
+
+    anyio.run(seed)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AISS_DATA_DIR": str(tmp_path),
+        "LOG_LEVEL": "warning",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "aiss", "reindex", "--scope", "shared"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"documents": 1' in result.stdout
