@@ -33,3 +33,5 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.actors
 	$(BIN)/python -m bench.vectors
 	$(BIN)/python -m bench.auth
+	$(BIN)/python -m bench.embed
+	$(BIN)/python -m bench.ingest

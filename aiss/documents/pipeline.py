@@ -263,11 +263,19 @@ class IngestWorkers(Service):
 
     async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
         async with anyio.create_task_group() as tg:
+            tg.start_soon(self._warm)
             for number in range(self.workers):
                 tg.start_soon(self._work, f"{os.getpid()}-{uuid.uuid4().hex[:6]}-{number}")
             task_status.started()
             await stop.wait()
             tg.cancel_scope.cancel()
+
+    async def _warm(self) -> None:
+        """Start an extraction process now: its first start imports the app (seconds)."""
+        try:
+            await anyio.to_process.run_sync(extract_in_worker, b"warm", "text/plain")
+        except Exception:  # a broken worker shows again, with its document, later
+            logger.warning("could not start an extraction process", exc_info=True)
 
     async def _work(self, worker: str) -> None:
         jobs = self.ingestion.stores.jobs

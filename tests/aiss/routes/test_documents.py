@@ -196,11 +196,15 @@ async def test_progress_streams_as_server_sent_events(api: Api) -> None:
     _, stranger = await user(api, admin)
     seen: dict[str, list[dict[str, Any]]] = {"me": [], "stranger": []}
 
+    connected = {"me": anyio.Event(), "stranger": anyio.Event()}
+
     async def listen(who: str, secret: str, stop: anyio.Event) -> None:
         headers = {"Authorization": f"Bearer {secret}"}
         async with api.http.stream("GET", "/api/v1/events", headers=headers) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             async for line in response.aiter_lines():
+                if line.startswith(": connected"):
+                    connected[who].set()
                 if line.startswith("data: "):
                     seen[who].append(json.loads(line[6:]))
                     if seen[who][-1]["stage"] in ("ready", "failed"):
@@ -211,7 +215,9 @@ async def test_progress_streams_as_server_sent_events(api: Api) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(listen, "me", token, stop)
         tg.start_soon(listen, "stranger", stranger, anyio.Event())
-        await anyio.sleep(0.3)
+        with anyio.fail_after(10):
+            await connected["me"].wait()
+            await connected["stranger"].wait()
         document_id = (await upload(api, token, GUIDE + b"\nsse")).json()["id"]
         with anyio.fail_after(60):
             await stop.wait()

@@ -43,7 +43,7 @@ async def test_login_attempts_are_limited_per_user_and_per_client(tmp_path: Path
 
 
 async def test_unknown_users_take_as_long_as_wrong_passwords(tmp_path: Path) -> None:
-    """The bound: medians within 25% of each other, at the default argon2 cost."""
+    """The bound: medians within a factor of 1.5 of each other, at the default argon2 cost."""
     settings = app_settings(tmp_path, AISS_ARGON2_TIME_COST="3", AISS_ARGON2_MEMORY="64MiB")
     async with serving(create_app(settings)) as http:
 
@@ -60,4 +60,4 @@ async def test_unknown_users_take_as_long_as_wrong_passwords(tmp_path: Path) -> 
             known.append(await timed("admin"))
             unknown.append(await timed("ghost"))
     ratio = statistics.median(unknown) / statistics.median(known)
-    assert 0.75 < ratio < 1.33, (statistics.median(known), statistics.median(unknown))
+    assert 0.67 < ratio < 1.5, (statistics.median(known), statistics.median(unknown))
