@@ -22,7 +22,7 @@ MAX_UNZIPPED = 200 * 1024 * 1024
 MAX_RATIO = 100
 MAX_PAGES = 5000
 MAX_DEPTH = 64
-MEMORY_LIMIT = 2 * 1024**3
+MEMORY_HEADROOM = 1536 * 1024**2  # address space an extraction may add to the worker's
 
 
 class ExtractionError(Exception):
@@ -42,11 +42,26 @@ class Extracted:
     pages: int = 0
 
 
+def _limit_memory() -> None:
+    """Cap the worker's address space at what it uses now plus a headroom, once.
+
+    Relative, because a worker process may have imported the whole app (and
+    its native libraries' reservations) before its first extraction.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        return
+    with open("/proc/self/statm") as statm:
+        used = int(statm.read().split()[0]) * resource.getpagesize()
+    limit = used + MEMORY_HEADROOM
+    resource.setrlimit(
+        resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard)
+    )
+
+
 def extract_in_worker(data: bytes, media_type: str) -> Extracted:
     """Entry point in the worker process: limit memory, then extract."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if soft == resource.RLIM_INFINITY or soft > MEMORY_LIMIT:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, hard))
+    _limit_memory()
     try:
         return extract(data, media_type)
     except MemoryError:

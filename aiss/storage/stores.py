@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from actors import Strategy, Supervisor
+from actors import Service, Strategy, Supervisor
 
 from ..tree import supervisor
 from .embedded import EmbeddedMongo, EmbeddedS3
@@ -15,6 +15,8 @@ from .objects import ObjectStore, S3Access
 from .vectors.service import VectorService
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..config import Settings
 
 
@@ -29,6 +31,27 @@ class Stores:
     jobs: JobQueue
 
 
+def build_mongo(settings: Settings, probe_interval: float) -> tuple[list[Service], MongoStore]:
+    """The MongoDB client, after the embedded server when MONGODB_URI is unset."""
+    if settings.mongodb_uri is None:
+        server = EmbeddedMongo(settings.data_dir / "mongo")
+        uri: Callable[[], str] = lambda: server.uri  # noqa: E731
+        embedded: list[Service] = [server]
+    else:
+        external = settings.mongodb_uri.reveal()
+        uri = lambda: external  # noqa: E731
+        embedded = []
+    password = settings.mongodb_password
+    mongo = MongoStore(
+        uri,
+        settings.mongodb_database,
+        username=settings.mongodb_user,
+        password=password.reveal() if password else None,
+        probe_interval=probe_interval,
+    )
+    return embedded, mongo
+
+
 def build_stores(settings: Settings) -> Stores:
     """Embedded servers for every store the settings leave unset, started first.
 
@@ -37,23 +60,9 @@ def build_stores(settings: Settings) -> Stores:
     """
     data = settings.data_dir
     probe_interval = settings.health_interval
-    children: list[EmbeddedMongo | EmbeddedS3 | MongoStore | ObjectStore | VectorService] = []
-
-    if settings.mongodb_uri is None:
-        embedded_mongo = EmbeddedMongo(data / "mongo")
-        children.append(embedded_mongo)
-        mongo_uri = lambda: embedded_mongo.uri  # noqa: E731
-    else:
-        uri = settings.mongodb_uri.reveal()
-        mongo_uri = lambda: uri  # noqa: E731
-    password = settings.mongodb_password
-    mongo = MongoStore(
-        mongo_uri,
-        settings.mongodb_database,
-        username=settings.mongodb_user,
-        password=password.reveal() if password else None,
-        probe_interval=probe_interval,
-    )
+    children: list[Service] = []
+    embedded_mongo, mongo = build_mongo(settings, probe_interval)
+    children += embedded_mongo
 
     if settings.s3_endpoint is None:
         embedded_s3 = EmbeddedS3(data / "s3", region=settings.s3_region)

@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from actors import Service, Strategy, running
+from actors import Strategy, running
 
 from ..auth.passwords import check_strength
 from ..errors import AissError
-from ..storage.embedded import EmbeddedMongo
-from ..storage.mongo import MongoStore
+from ..storage.stores import build_mongo
 from ..tree import supervisor
 from . import messages as m
 from .service import build_users
@@ -59,22 +58,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    children: list[Service] = []
-    if settings.mongodb_uri is None:
-        embedded = EmbeddedMongo(settings.data_dir / "mongo")
-        children.append(embedded)
-        uri = lambda: embedded.uri  # noqa: E731
-    else:
-        external = settings.mongodb_uri.reveal()
-        uri = lambda: external  # noqa: E731
-    password = settings.mongodb_password
-    mongo = MongoStore(
-        uri,
-        settings.mongodb_database,
-        username=settings.mongodb_user,
-        password=password.reveal() if password else None,
-        probe_interval=0.2,
-    )
+    children, mongo = build_mongo(settings, probe_interval=0.2)
     users = build_users(settings, mongo, announce=lambda p: print(f"admin password: {p}"))
     tree = supervisor(settings, "cli", [*children, mongo, users.tree], Strategy.REST_FOR_ONE)
     async with running(tree):
