@@ -16,11 +16,13 @@ from starlette.responses import JSONResponse
 from actors import ActorError, running
 
 from .api import openapi_document
+from .areas.catalog import Catalog
 from .documents.tree import build_documents
 from .embedding.tree import build_embeddings
 from .errors import AissError, error_response, from_http_status
 from .metrics import Metrics
 from .middleware import RequestContext
+from .routes import areas as area_routes
 from .routes import auth, health
 from .routes import documents as document_routes
 from .routes import embeddings as embedding_routes
@@ -91,6 +93,7 @@ def create_app(
         *user_routes.routes(),
         *embedding_routes.routes(),
         *document_routes.routes(),
+        *area_routes.routes(),
     ]
     document = openapi_document(routes, title="AISS", version=_version())
 
@@ -99,7 +102,10 @@ def create_app(
         async with running(root, on_failure=on_fatal):
             logger.info("ready", extra={"role": settings.role})
             library = documents.library if documents else None
-            state = AppState(settings, root, metrics, document, stores, users, embeddings, library)
+            areas = Catalog(stores.mongo) if stores else None
+            state = AppState(
+                settings, root, metrics, document, stores, users, embeddings, library, areas
+            )
             yield {"aiss": state}
         logger.info("stopped")
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from actors import Supervisor
 
+    from .areas.catalog import Catalog
     from .config import Settings
     from .documents.library import Library
     from .embedding.tree import Embeddings
@@ -31,6 +32,7 @@ class AppState:
     users: Users | None
     embeddings: Embeddings | None
     documents: Library | None
+    areas: Catalog | None
 
     async def authenticate(self, request: HTTPConnection) -> Principal:
         if self.users is None:

@@ -204,6 +204,25 @@ class ChunkRecord(Document):
         indexes: ClassVar[list[IndexModel]] = [_index("document_id", "index", unique=True)]
 
 
+class Area(Document):
+    """A knowledge area: shared documents live in one; permissions name it."""
+
+    name: str
+    description: str = ""
+    icon: str = ""
+    color: str = ""
+    tags: list[str] = Field(default_factory=list)
+    active: bool = True
+    system_prompt: str = ""
+    primary_llm: str = ""  # an LLM provider's id; empty: the default provider
+    created_at: float = Field(default_factory=epoch)
+    updated_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "areas"
+        indexes: ClassVar[list[IndexModel]] = [_index("name", unique=True)]
+
+
 DOCUMENT_MODELS: list[type[Document]] = [
     Job,
     User,
@@ -213,4 +232,5 @@ DOCUMENT_MODELS: list[type[Document]] = [
     AuthEvent,
     StoredDocument,
     ChunkRecord,
+    Area,
 ]

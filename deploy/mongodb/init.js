@@ -53,3 +53,7 @@ ensure("documents", [
 ensure("chunks", [
   [{"document_id": 1, "index": 1}, {"name": "document_id_index", "unique": true}]
 ]);
+
+ensure("areas", [
+  [{"name": 1}, {"name": "name", "unique": true}]
+]);

@@ -1,0 +1,1 @@
+"""Knowledge areas: where shared documents live, with their system prompt and LLM."""
