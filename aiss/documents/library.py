@@ -15,7 +15,7 @@ from beanie import PydanticObjectId
 from bson.errors import InvalidId
 
 from ..errors import Forbidden, NotFound, ServiceUnavailable, ValidationFailed
-from ..storage.models import ChunkRecord, StoredDocument
+from ..storage.models import Area, ChunkRecord, StoredDocument
 from ..storage.vectors import VectorFilter, collection_name
 from . import sniff
 from .access import can_change, can_read, can_write_area, readable_areas
@@ -77,8 +77,10 @@ class Library:
         self, principal: Principal, meta: Upload, file: BinaryIO, filename: str
     ) -> tuple[StoredDocument, bool]:
         """Store the file and queue its ingestion; the same bytes again return the first."""
-        if meta.scope == "shared" and not can_write_area(principal, meta.area_id):
-            raise Forbidden(f"you may not write to area {meta.area_id!r}")
+        if meta.scope == "shared":
+            if not can_write_area(principal, meta.area_id):
+                raise Forbidden(f"you may not write to area {meta.area_id!r}")
+            await self._active_area(meta.area_id)
         head = await anyio.to_thread.run_sync(file.read, 65536)
         file.seek(0)
         media_type = sniff.sniff(head, filename, _whole(file) if head.startswith(b"PK") else head)
@@ -131,6 +133,14 @@ class Library:
             DocumentEvent(str(doc.id), doc.owner_id, doc.scope, doc.area_id, "queued", 0)
         )
         return doc, False
+
+    async def _active_area(self, area_id: str) -> None:
+        area = None
+        if PydanticObjectId.is_valid(area_id):
+            with self.stores.mongo.breaker.guard():
+                area = await Area.get(PydanticObjectId(area_id))
+        if area is None or not area.active:
+            raise ValidationFailed(f"no active area {area_id!r}", [{"loc": ["area_id"]}])
 
     # -- reading -------------------------------------------------------------------
 

@@ -49,6 +49,14 @@ async def ready(api: Api, token: str, document_id: str) -> dict[str, Any]:
             await anyio.sleep(0.1)
 
 
+async def new_area(api: Api, admin: str) -> str:
+    response = await api.call(
+        "POST", "/areas", admin, json={"name": f"area {uuid.uuid4().hex[:8]}"}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 async def user(
     api: Api, admin: str, area_rights: dict[str, tuple[bool, bool]] | None = None
 ) -> tuple[dict[str, Any], str]:
@@ -173,13 +181,24 @@ async def test_uploads_without_a_file_or_not_multipart(api: Api) -> None:
     assert as_json.status_code == 415
 
 
+async def test_shared_documents_need_an_existing_active_area(api: Api) -> None:
+    admin = await api.token()
+    missing = await upload(api, admin, GUIDE + b"\nnowhere", scope="shared", area_id="no-such-area")
+    assert missing.status_code == 422 and "no active area" in missing.json()["message"]
+    area = await new_area(api, admin)
+    await api.call("PUT", f"/areas/{area}", admin, json={"active": False})
+    closed = await upload(api, admin, GUIDE + b"\nclosed", scope="shared", area_id=area)
+    assert closed.status_code == 422
+
+
 async def test_shared_documents_need_write_permission(api: Api) -> None:
     admin = await api.token()
-    _, reader = await user(api, admin, {"area-r": (True, False)})
-    refused = await upload(api, reader, GUIDE, scope="shared", area_id="area-r")
+    area = await new_area(api, admin)
+    _, reader = await user(api, admin, {area: (True, False)})
+    refused = await upload(api, reader, GUIDE, scope="shared", area_id=area)
     assert refused.status_code == 403
-    _, writer = await user(api, admin, {"area-r": (True, True)})
-    accepted = await upload(api, writer, GUIDE + b"\nwriter copy", scope="shared", area_id="area-r")
+    _, writer = await user(api, admin, {area: (True, True)})
+    accepted = await upload(api, writer, GUIDE + b"\nwriter copy", scope="shared", area_id=area)
     assert accepted.status_code == 202
     document_id = accepted.json()["id"]
     await ready(api, writer, document_id)
@@ -235,14 +254,15 @@ async def test_progress_streams_as_server_sent_events(api: Api) -> None:
 @pytest.fixture(scope="module")
 async def world(api: Api) -> dict[str, Any]:
     admin = await api.token()
-    _alice, alice_token = await user(api, admin, {"area-a": (True, True)})
-    _bob, bob_token = await user(api, admin, {"area-a": (True, False)})
+    area_a, area_b = await new_area(api, admin), await new_area(api, admin)
+    _alice, alice_token = await user(api, admin, {area_a: (True, True)})
+    _bob, bob_token = await user(api, admin, {area_a: (True, False)})
     _carol, carol_token = await user(api, admin)
     plan = {
         "alice-personal": (alice_token, b"alice private note about zebras", ""),
         "bob-personal": (bob_token, b"bob private note about zebras", ""),
-        "area-a": (alice_token, b"shared note about zebras in area a", "area-a"),
-        "area-b": (admin, b"shared note about zebras in area b", "area-b"),
+        "area-a": (alice_token, b"shared note about zebras in area a", area_a),
+        "area-b": (admin, b"shared note about zebras in area b", area_b),
     }
     ids = {}
     for name, (owner, data, area) in plan.items():
