@@ -17,15 +17,18 @@ from actors import ActorError, running
 
 from .api import openapi_document
 from .areas.catalog import Catalog
+from .auth.sealing import Sealer
 from .documents.tree import build_documents
 from .embedding.tree import build_embeddings
 from .errors import AissError, error_response, from_http_status
+from .llm.providers import Providers
 from .metrics import Metrics
 from .middleware import RequestContext
 from .routes import areas as area_routes
 from .routes import auth, health
 from .routes import documents as document_routes
 from .routes import embeddings as embedding_routes
+from .routes import llm as llm_routes
 from .routes import users as user_routes
 from .state import AppState
 from .storage.stores import build_stores
@@ -94,6 +97,7 @@ def create_app(
         *embedding_routes.routes(),
         *document_routes.routes(),
         *area_routes.routes(),
+        *llm_routes.routes(),
     ]
     document = openapi_document(routes, title="AISS", version=_version())
 
@@ -103,8 +107,13 @@ def create_app(
             logger.info("ready", extra={"role": settings.role})
             library = documents.library if documents else None
             areas = Catalog(stores.mongo) if stores else None
+            llm = (
+                Providers(stores.mongo, Sealer.from_settings(settings), settings)
+                if stores
+                else None
+            )
             state = AppState(
-                settings, root, metrics, document, stores, users, embeddings, library, areas
+                settings, root, metrics, document, stores, users, embeddings, library, areas, llm
             )
             yield {"aiss": state}
         logger.info("stopped")

@@ -204,6 +204,7 @@ class Settings:
     restart_window: float = 30.0
     health_interval: float = 2.0
     admin_initial_password: Secret | None = None
+    encryption_key: Secret | None = None
     login_rate_limit: tuple[int, float] = (10, 300.0)
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 64 * 1024
@@ -304,6 +305,7 @@ class Settings:
             restart_window=r.parsed("AISS_RESTART_WINDOW", _seconds, "30s"),
             health_interval=r.parsed("AISS_HEALTH_INTERVAL", _seconds, "2s"),
             admin_initial_password=r.secret("ADMIN_INITIAL_PASSWORD"),
+            encryption_key=r.secret("AISS_ENCRYPTION_KEY"),
             login_rate_limit=r.parsed("AISS_LOGIN_RATE_LIMIT", parse_rate, "10/5m"),
             argon2_time_cost=r.integer("AISS_ARGON2_TIME_COST", 3, 1, 20),
             argon2_memory_kib=r.parsed("AISS_ARGON2_MEMORY", parse_size, "64MiB") // 1024,

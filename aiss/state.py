@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .config import Settings
     from .documents.library import Library
     from .embedding.tree import Embeddings
+    from .llm.providers import Providers
     from .metrics import Metrics
     from .storage.stores import Stores
     from .users.service import Users
@@ -33,6 +34,7 @@ class AppState:
     embeddings: Embeddings | None
     documents: Library | None
     areas: Catalog | None
+    providers: Providers | None
 
     async def authenticate(self, request: HTTPConnection) -> Principal:
         if self.users is None:

@@ -223,6 +223,38 @@ class Area(Document):
         indexes: ClassVar[list[IndexModel]] = [_index("name", unique=True)]
 
 
+class LlmProvider(Document):
+    """How to reach one language model; its API key is stored sealed."""
+
+    name: str
+    type: str  # openai | anthropic | ollama | azure_openai | openai_compatible
+    model: str
+    api_base: str = ""
+    api_key_sealed: str = ""
+    api_key_last4: str = ""
+    temperature: float = 0.2
+    max_tokens: int = 1024
+    is_default: bool = False
+    hourly_cap: int = 0  # requests an hour; 0: no cap
+    created_at: float = Field(default_factory=epoch)
+    updated_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "llm_providers"
+        indexes: ClassVar[list[IndexModel]] = [_index("name", unique=True)]
+
+
+class LlmSettings(Document):
+    """The one document of global LLM settings."""
+
+    key: str = "global"
+    system_prompt: str = ""
+
+    class Settings:
+        name = "llm_settings"
+        indexes: ClassVar[list[IndexModel]] = [_index("key", unique=True)]
+
+
 DOCUMENT_MODELS: list[type[Document]] = [
     Job,
     User,
@@ -233,4 +265,6 @@ DOCUMENT_MODELS: list[type[Document]] = [
     StoredDocument,
     ChunkRecord,
     Area,
+    LlmProvider,
+    LlmSettings,
 ]

@@ -57,3 +57,11 @@ ensure("chunks", [
 ensure("areas", [
   [{"name": 1}, {"name": "name", "unique": true}]
 ]);
+
+ensure("llm_providers", [
+  [{"name": 1}, {"name": "name", "unique": true}]
+]);
+
+ensure("llm_settings", [
+  [{"key": 1}, {"name": "key", "unique": true}]
+]);

@@ -1,0 +1,1 @@
+"""LLM providers and global LLM settings."""
