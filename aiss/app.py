@@ -24,11 +24,13 @@ from .errors import AissError, error_response, from_http_status
 from .llm.providers import Providers
 from .metrics import Metrics
 from .middleware import RequestContext
+from .rag.answer import Answerer
 from .routes import areas as area_routes
 from .routes import auth, health
 from .routes import documents as document_routes
 from .routes import embeddings as embedding_routes
 from .routes import llm as llm_routes
+from .routes import rag as rag_routes
 from .routes import users as user_routes
 from .state import AppState
 from .storage.stores import build_stores
@@ -98,6 +100,7 @@ def create_app(
         *document_routes.routes(),
         *area_routes.routes(),
         *llm_routes.routes(),
+        *rag_routes.routes(),
     ]
     document = openapi_document(routes, title="AISS", version=_version())
 
@@ -112,8 +115,19 @@ def create_app(
                 if stores
                 else None
             )
+            rag = Answerer(library) if library else None
             state = AppState(
-                settings, root, metrics, document, stores, users, embeddings, library, areas, llm
+                settings,
+                root,
+                metrics,
+                document,
+                stores,
+                users,
+                embeddings,
+                library,
+                areas,
+                llm,
+                rag,
             )
             yield {"aiss": state}
         logger.info("stopped")

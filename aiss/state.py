@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .embedding.tree import Embeddings
     from .llm.providers import Providers
     from .metrics import Metrics
+    from .rag.answer import Answerer
     from .storage.stores import Stores
     from .users.service import Users
     from .users.views import Principal
@@ -35,6 +36,7 @@ class AppState:
     documents: Library | None
     areas: Catalog | None
     providers: Providers | None
+    rag: Answerer | None
 
     async def authenticate(self, request: HTTPConnection) -> Principal:
         if self.users is None:

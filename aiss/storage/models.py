@@ -255,6 +255,29 @@ class LlmSettings(Document):
         indexes: ClassVar[list[IndexModel]] = [_index("key", unique=True)]
 
 
+class RagQuery(Document):
+    """One question asked, with its answer, sources and timings."""
+
+    user_id: str
+    question: str
+    answer: str = ""
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    mode: str = "extractive"  # llm | extractive
+    provider: str = ""
+    model: str = ""
+    error: str = ""
+    retrieval_ms: float = 0.0
+    total_ms: float = 0.0
+    created_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "rag_queries"
+        indexes: ClassVar[list[IndexModel]] = [
+            _index("user_id", "created_at"),
+            _index("created_at"),
+        ]
+
+
 DOCUMENT_MODELS: list[type[Document]] = [
     Job,
     User,
@@ -267,4 +290,5 @@ DOCUMENT_MODELS: list[type[Document]] = [
     Area,
     LlmProvider,
     LlmSettings,
+    RagQuery,
 ]

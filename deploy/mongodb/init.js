@@ -65,3 +65,8 @@ ensure("llm_providers", [
 ensure("llm_settings", [
   [{"key": 1}, {"name": "key", "unique": true}]
 ]);
+
+ensure("rag_queries", [
+  [{"user_id": 1, "created_at": 1}, {"name": "user_id_created_at"}],
+  [{"created_at": 1}, {"name": "created_at"}]
+]);

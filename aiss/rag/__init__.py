@@ -1,0 +1,1 @@
+"""Answers over the knowledge: retrieval, prompts, answers with citations, history."""
