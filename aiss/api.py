@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -34,6 +34,13 @@ Auth = Literal["none", "user", "admin"]
 MAX_JSON_BODY: Final = 1024 * 1024
 _ATTR: Final = "__aiss_endpoint__"
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+class Paging(BaseModel):
+    """The query of every paged listing."""
+
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
 
 
 class ErrorBody(BaseModel):

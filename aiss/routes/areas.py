@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..api import endpoint
+from ..api import Paging, endpoint
 from ..documents.library import check_tags
 from ..errors import ServiceUnavailable
 from ..state import app_state
@@ -77,10 +77,8 @@ class AreaPage(BaseModel):
     limit: int
 
 
-class AreaQuery(BaseModel):
+class AreaQuery(Paging):
     active: bool | None = None
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=500)
 
 
 class SystemPrompt(BaseModel):

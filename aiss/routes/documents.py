@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..api import endpoint
+from ..api import Paging, endpoint
 from ..documents.access import can_read
 from ..documents.library import Upload, check_tags
 from ..errors import (
@@ -107,14 +107,12 @@ class DocumentPage(BaseModel):
     limit: int
 
 
-class DocumentQuery(BaseModel):
+class DocumentQuery(Paging):
     scope: Scope | None = None
     area_id: str | None = Field(default=None, max_length=128)
     tag: str | None = Field(default=None, max_length=50)
     status: str | None = Field(default=None, max_length=20)
     q: str | None = Field(default=None, max_length=200, description="words of the title")
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=500)
 
 
 class DocumentChange(BaseModel):
@@ -148,11 +146,6 @@ class ChunkPage(BaseModel):
     total: int
     offset: int
     limit: int
-
-
-class Paging(BaseModel):
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=500)
 
 
 class SearchIn(BaseModel):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..api import endpoint
+from ..api import Paging, endpoint
 from ..errors import AissError, NotFound, ServiceUnavailable, error_response
 from ..rag.answer import Question
 from ..state import app_state
@@ -93,11 +93,6 @@ class HistoryPage(BaseModel):
     total: int
     offset: int
     limit: int
-
-
-class Paging(BaseModel):
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=500)
 
 
 def answerer(request: Request) -> Answerer:

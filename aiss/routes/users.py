@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..api import endpoint
+from ..api import Paging, endpoint
 from ..auth.credentials import parse_ssh_key
 from ..auth.passwords import check_strength
 from ..errors import Forbidden
@@ -54,11 +54,6 @@ class PermissionIn(BaseModel):
     area_id: str = Field(min_length=1, max_length=128)
     read: bool
     write: bool
-
-
-class Paging(BaseModel):
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=500)
 
 
 class ApiKeyIn(BaseModel):
