@@ -273,13 +273,17 @@ class Library:
                         VectorFilter(all={"scope": "shared", "area_id": tuple(sorted(chosen))}),
                     )
                 )
+        vectors: dict[int, list[float]] = {}  # one embedding per model, not per scope
         for collection, flt in plans:
             resolved = await store.resolve(collection)
             if resolved == collection:
                 continue  # nothing was ever indexed in this scope
             embedder = self._embedder_for(collection, resolved)
-            vector = (await embedder.embed([query], lane="query", query=True)).vectors[0]
-            for hit in await store.search(collection, vector.tolist(), limit=wanted, filter=flt):
+            if id(embedder) not in vectors:
+                embedded = await embedder.embed([query], lane="query", query=True)
+                vectors[id(embedder)] = embedded.vectors[0].tolist()
+            vector = vectors[id(embedder)]
+            for hit in await store.search(collection, vector, limit=wanted, filter=flt):
                 hits.append((hit.score, hit.payload))
         hits.sort(key=lambda h: h[0], reverse=True)
         ids = {payload["document_id"] for _, payload in hits}
