@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
 import anyio
@@ -16,6 +17,7 @@ from ..routes.conftest import app_settings
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from aiss.documents.library import Library
     from aiss.state import AppState
 
 pytestmark = pytest.mark.anyio
@@ -24,6 +26,29 @@ TEXT = ("Paragraph about supervision and restarts. " * 30 + "\n\n") * 12
 
 class Crash(Exception):
     pass
+
+
+async def stored(library: Library, text: bytes, scope: str = "personal", area_id: str = "") -> str:
+    """A document with its blob but no queued job, so that only the test runs its ingestion."""
+    key = f"t/{uuid.uuid4().hex}.txt"
+    await library.stores.objects.put(key, text)
+    doc = StoredDocument(
+        owner_id="u1",
+        scope=scope,
+        area_id=area_id,
+        title="t",
+        filename="t.txt",
+        media_type="text/plain",
+        size=len(text),
+        sha256=uuid.uuid4().hex,
+        blob_key=key,
+    )
+    await doc.insert()
+    return str(doc.id)
+
+
+async def no_beat() -> None:
+    return None
 
 
 async def wait_ready(state: AppState, document_id: str) -> StoredDocument:
@@ -42,20 +67,7 @@ async def test_a_crash_mid_ingestion_is_resumed_without_duplicates(tmp_path: Pat
         state: AppState = lifespan["aiss"]  # type: ignore[index]
         library = state.documents
         assert library is not None and state.users is not None
-        # Stored without a queued job, so that only this test runs its ingestion.
-        await library.stores.objects.put("t/t.txt", TEXT.encode())
-        doc = StoredDocument(
-            owner_id="u1",
-            scope="personal",
-            title="t",
-            filename="t.txt",
-            media_type="text/plain",
-            size=len(TEXT),
-            sha256="x",
-            blob_key="t/t.txt",
-        )
-        await doc.insert()
-        document_id = str(doc.id)
+        document_id = await stored(library, TEXT.encode())
         ingestion = library.workers.ingestion
         # A worker that dies after its first embedded batch:
         beats = 0
@@ -71,10 +83,7 @@ async def test_a_crash_mid_ingestion_is_resumed_without_duplicates(tmp_path: Pat
         half = await StoredDocument.get(document_id)
         assert half is not None and half.status != "ready"
 
-        async def beat() -> None:
-            return None
-
-        await ingestion.run(document_id, beat)
+        await ingestion.run(document_id, no_beat)
         done = await wait_ready(state, document_id)
         assert done.status == "ready"
         chunks = await ChunkRecord.find(ChunkRecord.document_id == document_id).count()
@@ -91,24 +100,9 @@ async def test_reindex_builds_a_new_collection_and_switches(tmp_path: Path) -> N
         state: AppState = lifespan["aiss"]  # type: ignore[index]
         library = state.documents
         assert library is not None and state.stores is not None
-        await library.stores.objects.put("r/r.txt", b"reindex me please, about zebras")
-        doc = StoredDocument(
-            owner_id="u1",
-            scope="personal",
-            title="r",
-            filename="r.txt",
-            media_type="text/plain",
-            size=30,
-            sha256="y",
-            blob_key="r/r.txt",
-        )
-        await doc.insert()
-
-        async def beat() -> None:
-            return None
-
+        document_id = await stored(library, b"reindex me please, about zebras")
         ingestion = library.workers.ingestion
-        await ingestion.run(str(doc.id), beat)
+        await ingestion.run(document_id, no_beat)
         store = state.stores.vectors.store
         before = await store.resolve("personal")
         target, count = await ingestion.reindex("personal")
@@ -119,7 +113,7 @@ async def test_reindex_builds_a_new_collection_and_switches(tmp_path: Path) -> N
             "personal",
             (await library.embeddings.roles["personal"].embed(["zebras"])).vectors[0].tolist(),
         )
-        assert [h.payload["document_id"] for h in hits] == [str(doc.id)]
+        assert [h.payload["document_id"] for h in hits] == [document_id]
 
 
 def test_reindex_on_the_command_line(tmp_path: Path) -> None:
@@ -132,24 +126,9 @@ def test_reindex_on_the_command_line(tmp_path: Path) -> None:
         async with app.router.lifespan_context(app) as lifespan:
             state: AppState = lifespan["aiss"]  # type: ignore[index]
             assert state.documents is not None
-            await state.documents.stores.objects.put("c/c.txt", b"command line reindex")
-            doc = StoredDocument(
-                owner_id="u1",
-                scope="shared",
-                area_id="a",
-                title="c",
-                filename="c.txt",
-                media_type="text/plain",
-                size=20,
-                sha256="z",
-                blob_key="c/c.txt",
-            )
-            await doc.insert()
-
-            async def beat() -> None:
-                return None
-
-            await state.documents.workers.ingestion.run(str(doc.id), beat)
+            library = state.documents
+            document_id = await stored(library, b"command line reindex", "shared", "a")
+            await library.workers.ingestion.run(document_id, no_beat)
 
     anyio.run(seed)
     env = {
