@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .errors import ServiceUnavailable
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
@@ -39,9 +41,14 @@ class AppState:
     rag: Answerer | None
 
     async def authenticate(self, request: HTTPConnection) -> Principal:
-        if self.users is None:
-            raise ServiceUnavailable("this process does not serve users; ask the gateway")
-        return await self.users.authenticate(request)
+        return await served(self.users, "users").authenticate(request)
+
+
+def served(part: T | None, what: str) -> T:
+    """A part of the app, or 503 when this process's role does not run it."""
+    if part is None:
+        raise ServiceUnavailable(f"this process does not serve {what}")
+    return part
 
 
 def app_state(conn: HTTPConnection) -> AppState:

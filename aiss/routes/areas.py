@@ -11,8 +11,7 @@ from starlette.routing import Route
 
 from ..api import Paging, endpoint
 from ..documents.library import check_tags
-from ..errors import ServiceUnavailable
-from ..state import app_state
+from ..state import app_state, served
 from ..users.views import iso
 
 if TYPE_CHECKING:
@@ -90,10 +89,7 @@ class PrimaryLlm(BaseModel):
 
 
 def catalog(request: Request) -> Catalog:
-    handle = app_state(request).areas
-    if handle is None:
-        raise ServiceUnavailable("this process does not serve areas")
-    return handle
+    return served(app_state(request).areas, "areas")
 
 
 def _id(request: Request) -> str:

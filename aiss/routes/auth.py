@@ -9,8 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..api import endpoint
-from ..errors import ServiceUnavailable
-from ..state import app_state
+from ..state import app_state, served
 from ..users.messages import LoginFinish, LoginStart, Logout, Refresh
 from ..users.views import TokenPair
 
@@ -32,10 +31,7 @@ class RefreshIn(BaseModel):
 
 
 def users(request: Request) -> Users:
-    handle = app_state(request).users
-    if handle is None:
-        raise ServiceUnavailable("this process does not serve users")
-    return handle
+    return served(app_state(request).users, "users")
 
 
 def client(request: Request) -> str:

@@ -21,11 +21,10 @@ from ..documents.library import Upload, check_tags
 from ..errors import (
     BadRequest,
     PayloadTooLarge,
-    ServiceUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
-from ..state import app_state
+from ..state import app_state, served
 from ..users.views import iso
 
 if TYPE_CHECKING:
@@ -170,10 +169,7 @@ class SearchOut(BaseModel):
 
 
 def library(request: Request) -> Library:
-    handle = app_state(request).documents
-    if handle is None:
-        raise ServiceUnavailable("this process does not serve documents")
-    return handle
+    return served(app_state(request).documents, "documents")
 
 
 def _document_id(request: Request) -> str:

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from ..api import endpoint
-from ..errors import ServiceUnavailable, ValidationFailed
-from ..state import app_state
+from ..errors import ValidationFailed
+from ..state import app_state, served
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,10 +61,7 @@ class ModelList(BaseModel):
 
 
 def embeddings(request: Request) -> Embeddings:
-    handle = app_state(request).embeddings
-    if handle is None:
-        raise ServiceUnavailable("this process does not serve embeddings")
-    return handle
+    return served(app_state(request).embeddings, "embeddings")
 
 
 @endpoint(

@@ -10,8 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..api import endpoint
-from ..errors import ServiceUnavailable
-from ..state import app_state
+from ..state import app_state, served
 from ..users.views import iso
 
 if TYPE_CHECKING:
@@ -96,10 +95,7 @@ class LlmSettingsIn(BaseModel):
 
 
 def providers(request: Request) -> Providers:
-    handle = app_state(request).providers
-    if handle is None:
-        raise ServiceUnavailable("this process does not serve LLM settings")
-    return handle
+    return served(app_state(request).providers, "LLM settings")
 
 
 def _id(request: Request) -> str:

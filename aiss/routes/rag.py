@@ -12,9 +12,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..api import Paging, endpoint
-from ..errors import AissError, NotFound, ServiceUnavailable, error_response
+from ..errors import AissError, NotFound, error_response
 from ..rag.answer import Question
-from ..state import app_state
+from ..state import app_state, served
 from ..storage.models import RagQuery
 from ..users.views import iso
 
@@ -96,10 +96,7 @@ class HistoryPage(BaseModel):
 
 
 def answerer(request: Request) -> Answerer:
-    handle = app_state(request).rag
-    if handle is None:
-        raise ServiceUnavailable("this process does not answer questions")
-    return handle
+    return served(app_state(request).rag, "questions")
 
 
 def _result(outcome: Outcome) -> RagOut:
