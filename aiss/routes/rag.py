@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..api import Paging, endpoint
-from ..errors import AissError, NotFound, error_response
+from ..errors import NotFound, error_response
+from ..rag import prompt
 from ..rag.answer import Question
 from ..state import app_state, served
 from ..storage.models import RagQuery
@@ -37,6 +38,7 @@ class RagIn(BaseModel):
     provider_id: str | None = Field(default=None, max_length=64)
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=1, le=200_000)
+    hybrid: bool = Field(default=False, description="fuse keyword (BM25) with vector ranking")
 
 
 class Source(BaseModel):
@@ -56,6 +58,7 @@ class RagOut(BaseModel):
     provider: str | None
     model: str | None
     usage: dict[str, int]
+    first_token_ms: float | None
     processing_time_ms: float
     query_id: str
 
@@ -68,7 +71,10 @@ class HistoryItem(BaseModel):
     mode: str
     provider: str | None
     model: str | None
+    error: str | None
+    usage: dict[str, int]
     retrieval_ms: float
+    first_token_ms: float | None
     total_ms: float
     created_at: datetime
 
@@ -82,7 +88,10 @@ class HistoryItem(BaseModel):
             mode=q.mode,
             provider=q.provider or None,
             model=q.model or None,
+            error=q.error or None,
+            usage=q.usage,
             retrieval_ms=q.retrieval_ms,
+            first_token_ms=q.first_token_ms,
             total_ms=q.total_ms,
             created_at=iso(q.created_at),
         )
@@ -102,48 +111,62 @@ def answerer(request: Request) -> Answerer:
 def _result(outcome: Outcome) -> RagOut:
     return RagOut(
         answer=outcome.answer,
-        sources=[Source(**s) for s in outcome.sources],
+        sources=[Source(**public) for public in prompt.public(outcome.sources)],
         mode=outcome.mode,
-        provider=None,
-        model=None,
-        usage={},
+        provider=outcome.provider,
+        model=outcome.model,
+        usage=vars(outcome.usage) if outcome.mode == "llm" else {},
+        first_token_ms=_round(outcome.first_token_ms),
         processing_time_ms=round(outcome.total_ms, 2),
         query_id=outcome.query_id,
     )
 
 
-@endpoint(body=RagIn, responses={200: RagOut}, errors=[429, 503], auth="user", tags=["rag"])
+def _done(outcome: Outcome) -> dict[str, Any]:
+    result = _result(outcome).model_dump(mode="json")
+    return {k: v for k, v in result.items() if k not in ("answer", "sources")}
+
+
+def _round(ms: float | None) -> float | None:
+    return None if ms is None else round(ms, 2)
+
+
+@endpoint(
+    body=RagIn, responses={200: RagOut}, errors=[404, 429, 502, 503], auth="user", tags=["rag"]
+)
 async def query(request: Request, body: RagIn, principal: Principal) -> Response:
     """Answer a question from the documents you may read, citing them as [n].
 
     With `Accept: text/event-stream` the answer streams as server-sent events:
-    `sources` first, then `token` events, then `done` (or `error`).
+    `sources` first, then `token` events, then `done` (or `error`). Failures
+    before any output (a cap reached, a store down) are plain HTTP errors.
     """
-    question = Question(body.question, body.area_ids, body.include_personal, body.max_sources)
-    events = answerer(request).answer(principal, question)
+    question = Question(
+        body.question,
+        body.area_ids,
+        body.include_personal,
+        body.max_sources,
+        body.provider_id,
+        body.temperature,
+        body.max_tokens,
+        body.hybrid,
+    )
+    answer = await answerer(request).prepare(principal, question)
     if "text/event-stream" not in request.headers.get("accept", ""):
-        outcome: Outcome | None = None
-        async for kind, payload in events:
-            if kind == "done":
-                outcome = payload
-        assert outcome is not None
-        return JSONResponse(_result(outcome).model_dump(mode="json"))
+        async for kind, payload in answer.events():
+            if kind == "error":
+                raise payload
+        return JSONResponse(_result(answer.outcome).model_dump(mode="json"))
 
     async def stream() -> AsyncIterator[str]:
-        try:
-            async for kind, payload in events:
-                if kind == "done":
-                    data: Any = {
-                        "usage": {},
-                        "processing_time_ms": round(payload.total_ms, 2),
-                        "query_id": payload.query_id,
-                        "mode": payload.mode,
-                    }
-                else:
-                    data = payload if kind == "sources" else {"text": payload}
-                yield f"event: {kind}\ndata: {json.dumps(data)}\n\n"
-        except AissError as exc:
-            yield f"event: error\ndata: {json.dumps(error_response(exc).body)}\n\n"
+        async for kind, payload in answer.events():
+            if kind == "done":
+                data: Any = _done(payload)
+            elif kind == "error":
+                data = {**error_response(payload).body, "query_id": answer.outcome.query_id}
+            else:
+                data = payload if kind == "sources" else {"text": payload}
+            yield f"event: {kind}\ndata: {json.dumps(data)}\n\n"
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

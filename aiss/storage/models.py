@@ -255,6 +255,31 @@ class LlmSettings(Document):
         indexes: ClassVar[list[IndexModel]] = [_index("key", unique=True)]
 
 
+class LlmUsage(Document):
+    """Requests sent to one provider in one hour: the hourly cap counts here."""
+
+    provider_id: str
+    hour: int  # hours since the epoch
+    requests: int = 0
+
+    class Settings:
+        name = "llm_usage"
+        indexes: ClassVar[list[IndexModel]] = [_index("provider_id", "hour", unique=True)]
+
+
+class McpContext(Document):
+    """One user's MCP context for an area: active ones scope the MCP tools."""
+
+    user_id: str
+    area_id: str
+    active: bool = True
+    updated_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "mcp_contexts"
+        indexes: ClassVar[list[IndexModel]] = [_index("user_id", "area_id", unique=True)]
+
+
 class RagQuery(Document):
     """One question asked, with its answer, sources and timings."""
 
@@ -267,7 +292,9 @@ class RagQuery(Document):
     model: str = ""
     error: str = ""
     retrieval_ms: float = 0.0
+    first_token_ms: float | None = None
     total_ms: float = 0.0
+    usage: dict[str, int] = Field(default_factory=dict)
     created_at: float = Field(default_factory=epoch)
 
     class Settings:
@@ -290,5 +317,7 @@ DOCUMENT_MODELS: list[type[Document]] = [
     Area,
     LlmProvider,
     LlmSettings,
+    LlmUsage,
+    McpContext,
     RagQuery,
 ]

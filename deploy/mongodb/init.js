@@ -66,6 +66,14 @@ ensure("llm_settings", [
   [{"key": 1}, {"name": "key", "unique": true}]
 ]);
 
+ensure("llm_usage", [
+  [{"provider_id": 1, "hour": 1}, {"name": "provider_id_hour", "unique": true}]
+]);
+
+ensure("mcp_contexts", [
+  [{"user_id": 1, "area_id": 1}, {"name": "user_id_area_id", "unique": true}]
+]);
+
 ensure("rag_queries", [
   [{"user_id": 1, "created_at": 1}, {"name": "user_id_created_at"}],
   [{"created_at": 1}, {"name": "created_at"}]

@@ -102,16 +102,3 @@ async def test_history_ids_that_do_not_exist_are_404(api: Api) -> None:
     _, token = await person(api)
     for query_id in ("not-an-id", "000000000000000000000000"):
         assert (await api.call("GET", f"/rag/history/{query_id}", token)).status_code == 404
-
-
-async def test_a_configured_provider_is_not_pretended(api: Api) -> None:
-    admin = await api.token()
-    provider = await api.call(
-        "POST", "/llm/providers", admin, json={"name": "later", "type": "ollama", "model": "m"}
-    )
-    try:
-        response = await api.call("POST", "/rag/query", admin, json={"question": "anything"})
-        assert response.status_code == 503
-        assert "not available yet" in response.json()["message"]
-    finally:
-        await api.call("DELETE", f"/llm/providers/{provider.json()['id']}", admin)
