@@ -274,6 +274,7 @@ class Library:
                     )
                 )
         vectors: dict[int, list[float]] = {}  # one embedding per model, not per scope
+        searches: list[tuple[str, list[float], VectorFilter]] = []
         for collection, flt in plans:
             resolved = await store.resolve(collection)
             if resolved == collection:
@@ -282,9 +283,16 @@ class Library:
             if id(embedder) not in vectors:
                 embedded = await embedder.embed([query], lane="query", query=True)
                 vectors[id(embedder)] = embedded.vectors[0].tolist()
-            vector = vectors[id(embedder)]
+            searches.append((collection, vectors[id(embedder)], flt))
+
+        async def one(collection: str, vector: list[float], flt: VectorFilter) -> None:
             for hit in await store.search(collection, vector, limit=wanted, filter=flt):
                 hits.append((hit.score, hit.payload))
+
+        # Personal and shared knowledge are searched at the same time.
+        async with anyio.create_task_group() as tg:
+            for search in searches:
+                tg.start_soon(one, *search)
         hits.sort(key=lambda h: h[0], reverse=True)
         ids = {payload["document_id"] for _, payload in hits}
         with self.stores.mongo.breaker.guard():

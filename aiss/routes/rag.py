@@ -32,7 +32,11 @@ API = "/api/v1/rag"
 
 class RagIn(BaseModel):
     question: str = Field(min_length=1, max_length=4000)
-    area_ids: list[str] | None = Field(default=None, max_length=100)
+    area_ids: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description="only these areas (and no personal documents); empty or absent: all",
+    )
     include_personal: bool = True
     max_sources: int = Field(default=5, ge=1, le=20)
     provider_id: str | None = Field(default=None, max_length=64)
