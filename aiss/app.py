@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from actors import ActorError, running
 
@@ -22,11 +23,14 @@ from .documents.tree import build_documents
 from .embedding.tree import build_embeddings
 from .errors import AissError, error_response, from_http_status
 from .llm.providers import Providers
+from .mcp.contexts import Contexts
+from .mcp.server import McpEndpoint
 from .metrics import Metrics
 from .middleware import RequestContext
 from .rag.answer import Answerer
 from .routes import areas as area_routes
 from .routes import auth, health
+from .routes import contexts as context_routes
 from .routes import documents as document_routes
 from .routes import embeddings as embedding_routes
 from .routes import llm as llm_routes
@@ -101,8 +105,11 @@ def create_app(
         *area_routes.routes(),
         *llm_routes.routes(),
         *rag_routes.routes(),
+        *context_routes.routes(),
     ]
     document = openapi_document(routes, title="AISS", version=_version())
+    mcp = McpEndpoint(settings.cors_allowed_origins)
+    routes.append(Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -116,6 +123,7 @@ def create_app(
                 else None
             )
             rag = Answerer(library, llm, settings) if library and llm else None
+            contexts = Contexts(areas) if areas else None
             state = AppState(
                 settings,
                 root,
@@ -128,8 +136,10 @@ def create_app(
                 areas,
                 llm,
                 rag,
+                contexts,
             )
-            yield {"aiss": state}
+            async with mcp.sessions.run():
+                yield {"aiss": state}
         logger.info("stopped")
 
     origins = list(settings.cors_allowed_origins)

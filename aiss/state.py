@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .documents.library import Library
     from .embedding.tree import Embeddings
     from .llm.providers import Providers
+    from .mcp.contexts import Contexts
     from .metrics import Metrics
     from .rag.answer import Answerer
     from .storage.stores import Stores
@@ -39,6 +40,7 @@ class AppState:
     areas: Catalog | None
     providers: Providers | None
     rag: Answerer | None
+    contexts: Contexts | None
 
     async def authenticate(self, request: HTTPConnection) -> Principal:
         return await served(self.users, "users").authenticate(request)

@@ -1,0 +1,1 @@
+"""The Model Context Protocol server and its per-area contexts."""
