@@ -92,14 +92,15 @@ async def service_rate(
     texts: list[str],
     limits: Limits,
     clients: int,
+    per_request: int = 1,
 ) -> dict[str, Any]:
     service = Embedder("bench", info, lambda: (backend, tokenizer), limits)
     total = 0
 
     async def client(part: list[str]) -> None:
         nonlocal total
-        for text in part:
-            embedded = await service.embed([text])
+        for i in range(0, len(part), per_request):
+            embedded = await service.embed(part[i : i + per_request])
             total += embedded.tokens
 
     async with running(Supervisor("root", [service])):
@@ -109,7 +110,9 @@ async def service_rate(
             for k in range(clients):
                 tg.start_soon(client, texts[k::clients])
         seconds = time.perf_counter() - started
-    return measure(f"(b) service, {clients} clients, one text each", len(texts), total, seconds)
+    each = "one text" if per_request == 1 else f"{per_request} texts"
+    label = f"(b) service, {clients} clients, {each} a request"
+    return measure(label, len(texts), total, seconds)
 
 
 def table(rows: list[dict[str, Any]]) -> None:
@@ -117,11 +120,13 @@ def table(rows: list[dict[str, Any]]) -> None:
     print("|---|---:|---:|")
     for row in rows:
         print(f"| {row['label']} | {row['seq/s']:,.1f} | {row['tok/s']:,.0f} |")
-    a, b, c = rows
-    print(
-        f"\nb/a = {b['seq/s'] / a['seq/s']:.2f}   b/c = {b['seq/s'] / c['seq/s']:.2f}"
-        f"   a/c = {a['seq/s'] / c['seq/s']:.2f}"
-    )
+    a, *services, c = rows
+    for b in services:
+        print(
+            f"\n{b['label']}: b/a = {b['seq/s'] / a['seq/s']:.2f}"
+            f"   b/c = {b['seq/s'] / c['seq/s']:.2f}"
+        )
+    print(f"a/c = {a['seq/s'] / c['seq/s']:.2f}")
 
 
 def cpu(args: argparse.Namespace, data: Path) -> None:
@@ -162,7 +167,7 @@ def cpu(args: argparse.Namespace, data: Path) -> None:
 
 
 def gpu(args: argparse.Namespace, data: Path) -> None:
-    base = describe("all-MiniLM-L6-v2", data)
+    base = describe(args.base, data)
     large = {
         **base.config,
         "hidden_size": 1024,
@@ -196,12 +201,15 @@ def gpu(args: argparse.Namespace, data: Path) -> None:
     a = measure(
         "(a) raw batched forward, 256 x 128", len(seqs), tokens, time.perf_counter() - started
     )
-    b = anyio.run(service_rate, info, backend, tokenizer, texts, limits, 256)
+    services = [
+        anyio.run(service_rate, info, backend, tokenizer, texts, limits, clients, per_request)
+        for clients, per_request in ((256, 1), (1024, 1), (16, 64))
+    ]
     one = [seqs[i : i + 1] for i in range(min(512, len(seqs)))]
     started = time.perf_counter()
     tokens = run_batches(backend, info, one)
     c = measure("(c) one text at a time", len(one), tokens, time.perf_counter() - started)
-    table([a, b, c])
+    table([a, *services, c])
 
 
 def main() -> None:
@@ -212,6 +220,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--gpu", action="store_true")
+    parser.add_argument(
+        "--base", default="all-MiniLM-L6-v2", help="with --gpu: the model giving the tokenizer"
+    )
     parser.add_argument("--texts", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)

@@ -115,14 +115,23 @@ class TorchBackend:
         self._torch = torch
         self.model = model.to("cuda", dtype=dtype).eval()
         self.device = "cuda"
+        self.pooling = info.pooling
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Pooled on the GPU: one position a row comes back, not the whole sequence
+        (256 x 128 x 1024 floats would take longer to copy than to compute)."""
         torch = self._torch
         with torch.inference_mode():
             ids = torch.from_numpy(input_ids).to("cuda", non_blocking=True)
             mask = torch.from_numpy(attention_mask).to("cuda", non_blocking=True)
             hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            return np.asarray(hidden.float().cpu().numpy(), dtype=np.float32)
+            if self.pooling == "cls":
+                pooled = hidden[:, :1, :].float()
+            else:
+                weights = mask.unsqueeze(-1).float()
+                total = (hidden.float() * weights).sum(dim=1, keepdim=True)
+                pooled = total / weights.sum(dim=1, keepdim=True).clamp(min=1e-9)
+            return np.asarray(pooled.cpu().numpy(), dtype=np.float32)
 
 
 def choose(
@@ -150,7 +159,8 @@ def _torch_cuda() -> bool:
 
 
 def pool(hidden: np.ndarray, mask: np.ndarray, info: ModelInfo) -> np.ndarray:
-    if info.pooling == "cls":
+    """Vectors from hidden states; a backend that pooled already returns one position."""
+    if info.pooling == "cls" or hidden.shape[1] == 1:
         vectors = hidden[:, 0, :]
     else:
         weights = mask[..., None].astype(np.float32)
