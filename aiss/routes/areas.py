@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from ..api import Paging, endpoint
 from ..documents.library import check_tags
+from ..errors import NotFound, ValidationFailed
 from ..state import app_state, served
 from ..users.views import iso
 
@@ -167,7 +168,14 @@ async def get_primary_llm(request: Request, principal: Principal) -> PrimaryLlm:
 
 @endpoint(body=PrimaryLlm, responses={200: PrimaryLlm}, errors=[404], auth="admin", tags=["areas"])
 async def put_primary_llm(request: Request, body: PrimaryLlm, principal: Principal) -> PrimaryLlm:
-    """Choose the area's LLM provider (administrators)."""
+    """Choose the area's LLM provider (administrators); it must exist."""
+    if body.provider_id:
+        try:
+            await served(app_state(request).providers, "LLM settings").get(body.provider_id)
+        except NotFound:
+            raise ValidationFailed(
+                f"no LLM provider {body.provider_id!r}", [{"loc": ["provider_id"]}]
+            ) from None
     area = await catalog(request).update(principal, _id(request), {"primary_llm": body.provider_id})
     return PrimaryLlm(provider_id=area.primary_llm)
 

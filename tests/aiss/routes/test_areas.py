@@ -39,11 +39,18 @@ async def test_admins_manage_areas(api: Api) -> None:
     assert (
         await api.call("GET", f"/areas/{area['id']}/system-prompt", admin)
     ).json() == prompt.json()
-    llm = await api.call(
+    missing = await api.call(
         "PUT", f"/areas/{area['id']}/primary-llm", admin, json={"provider_id": "p1"}
     )
-    assert llm.json() == {"provider_id": "p1"}
-    assert (await api.call("GET", f"/areas/{area['id']}/primary-llm", admin)).json() == llm.json()
+    assert missing.status_code == 422 and "no LLM provider" in missing.json()["message"]
+    provider = await api.call(
+        "POST", "/llm/providers", admin, json={"name": "area-llm", "type": "ollama", "model": "m"}
+    )
+    chosen = {"provider_id": provider.json()["id"]}
+    llm = await api.call("PUT", f"/areas/{area['id']}/primary-llm", admin, json=chosen)
+    assert llm.json() == chosen
+    assert (await api.call("GET", f"/areas/{area['id']}/primary-llm", admin)).json() == chosen
+    await api.call("DELETE", f"/llm/providers/{chosen['provider_id']}", admin)
 
     assert (await api.call("DELETE", f"/areas/{area['id']}", admin)).status_code == 204
     assert (await api.call("GET", f"/areas/{area['id']}", admin)).status_code == 404
