@@ -15,9 +15,10 @@ import json
 import os
 import secrets
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.to_thread
 import uvicorn
 
 from actors import Service
@@ -70,7 +71,23 @@ class EmbeddedMongo(Service):
                 with anyio.move_on_after(2, shield=True):
                     await server.wait_closed()
         finally:
-            handler.close_all()
+            await anyio.to_thread.run_sync(_close_when_idle, handler)
+
+
+def _close_when_idle(handler: Any) -> None:
+    """Close the handler's SQLite connections once no command runs on them.
+
+    Commands run in worker threads and outlive the connections' tasks; a
+    connection closed under a running statement crashes the interpreter. Each
+    command holds its database's lock, so holding them all means none runs.
+    """
+    with handler._dict_lock:
+        locks = [handler._db_lock, *handler._locks.values()]
+    with contextlib.ExitStack() as held:
+        for lock in locks:
+            if lock.acquire(timeout=10):
+                held.callback(lock.release)
+        handler.close_all()
 
 
 class _QuietServer(uvicorn.Server):
