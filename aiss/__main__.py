@@ -66,6 +66,8 @@ def serve(settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         ws="websockets-sansio",
+        ws_ping_interval=30.0,  # terminals: a dead peer is noticed within a minute
+        ws_ping_timeout=30.0,
         lifespan="on",
         log_config=None,
         access_log=False,

@@ -35,9 +35,11 @@ from .routes import documents as document_routes
 from .routes import embeddings as embedding_routes
 from .routes import llm as llm_routes
 from .routes import rag as rag_routes
+from .routes import terminal as terminal_routes
 from .routes import users as user_routes
 from .state import AppState
 from .storage.stores import build_stores
+from .terminals.tree import build_terminals
 from .tree import build_tree, runs
 from .users.service import build_users
 
@@ -81,7 +83,7 @@ def create_app(
     it); its role picks among them. `on_fatal` is called if the tree gives up
     while serving.
     """
-    stores = users = embeddings = documents = None
+    stores = users = embeddings = documents = terminals = None
     if subtrees is None:
         if runs(settings.role, "stores"):
             stores = build_stores(settings)
@@ -91,7 +93,9 @@ def create_app(
             embeddings = build_embeddings(settings)
         if stores and embeddings and runs(settings.role, "documents"):
             documents = build_documents(settings, stores, embeddings)
-        parts = (stores, embeddings, users, documents)
+        if stores and runs(settings.role, "terminals"):
+            terminals = build_terminals(settings, stores)
+        parts = (stores, embeddings, users, documents, terminals)
         subtrees = [part.tree for part in parts if part is not None]
     root = build_tree(settings, subtrees)
     extra = [service.metric_families for service in (embeddings.services() if embeddings else [])]
@@ -106,6 +110,7 @@ def create_app(
         *llm_routes.routes(),
         *rag_routes.routes(),
         *context_routes.routes(),
+        *terminal_routes.routes(),
     ]
     document = openapi_document(routes, title="AISS", version=_version())
     mcp = McpEndpoint(settings.cors_allowed_origins)
@@ -137,6 +142,7 @@ def create_app(
                 llm,
                 rag,
                 contexts,
+                terminals.terminals if terminals else None,
             )
             async with mcp.sessions.run():
                 yield {"aiss": state}

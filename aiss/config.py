@@ -223,6 +223,18 @@ class Settings:
     embed_max_inputs: int = 2048
     embed_truncate: bool = True
     hf_cache: Path = Path("~/.cache/huggingface/hub")
+    terminal_shell: str = "/bin/bash"
+    terminal_local: str = "all"  # who may open a local shell: all | admin | none
+    terminal_max_sessions: int = 200
+    terminal_max_per_user: int = 10
+    terminal_idle_timeout: float = 3600.0
+    terminal_max_lifetime: float = 86400.0
+    terminal_scrollback: int = 1 << 20
+    terminal_high_watermark: int = 256 * 1024
+    terminal_low_watermark: int = 64 * 1024
+    terminal_record_input: bool = False
+    terminal_session_retention: float = 30 * 86400.0
+    terminal_command_retention: float = 90 * 86400.0
 
     @classmethod
     def from_env(
@@ -325,6 +337,18 @@ class Settings:
             embed_max_wait=r.parsed("AISS_EMBED_MAX_WAIT", _seconds, "2ms"),
             embed_max_inputs=r.integer("AISS_EMBED_MAX_INPUTS", 2048, 1, 1_000_000),
             embed_truncate=r.parsed("AISS_EMBED_TRUNCATE", parse_bool, "true"),
+            terminal_shell=r.text("AISS_TERMINAL_SHELL", "/bin/bash"),
+            terminal_local=r.choice("AISS_TERMINAL_LOCAL", ("all", "admin", "none"), "all"),
+            terminal_max_sessions=r.integer("AISS_TERMINAL_MAX_SESSIONS", 200, 1, 100_000),
+            terminal_max_per_user=r.integer("AISS_TERMINAL_MAX_PER_USER", 10, 1, 10_000),
+            terminal_idle_timeout=r.parsed("AISS_TERMINAL_IDLE_TIMEOUT", _seconds, "1h"),
+            terminal_max_lifetime=r.parsed("AISS_TERMINAL_MAX_LIFETIME", _seconds, "24h"),
+            terminal_scrollback=r.parsed("AISS_TERMINAL_SCROLLBACK", parse_size, "1MiB"),
+            terminal_high_watermark=r.parsed("AISS_TERMINAL_HIGH_WATERMARK", parse_size, "256KiB"),
+            terminal_low_watermark=r.parsed("AISS_TERMINAL_LOW_WATERMARK", parse_size, "64KiB"),
+            terminal_record_input=r.parsed("AISS_TERMINAL_RECORD_INPUT", parse_bool, "false"),
+            terminal_session_retention=r.parsed("AISS_TERMINAL_SESSION_RETENTION", _seconds, "30d"),
+            terminal_command_retention=r.parsed("AISS_TERMINAL_COMMAND_RETENTION", _seconds, "90d"),
             hf_cache=Path(
                 r.optional("HF_HUB_CACHE")
                 or str(Path(r.optional("HF_HOME") or str(home / ".cache" / "huggingface")) / "hub")

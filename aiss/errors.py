@@ -9,6 +9,8 @@ AissError                       500  internal
 ├── NotFound                    404  not_found
 ├── MethodNotAllowed            405  method_not_allowed
 ├── Conflict                    409  conflict
+├── HostKeyUnknown              409  host_key_unknown    (+ host, port, key_type, fingerprint)
+│   └── HostKeyChanged          409  host_key_changed
 ├── PayloadTooLarge             413  payload_too_large
 ├── UnsupportedMediaType        415  unsupported_media_type
 ├── TooManyRequests             429  too_many_requests   (Retry-After)
@@ -69,6 +71,22 @@ class NotFound(AissError):
 
 class MethodNotAllowed(AissError):
     status, code = 405, "method_not_allowed"
+
+
+class HostKeyUnknown(AissError):
+    """An SSH host key the user has not confirmed: the client shows it and may store it."""
+
+    status, code, ws_close = 409, "host_key_unknown", 1008
+
+    def __init__(self, message: str, key: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class HostKeyChanged(HostKeyUnknown):
+    """The host offers another key than the one the user confirmed."""
+
+    code = "host_key_changed"
 
 
 class Conflict(AissError):
@@ -172,6 +190,8 @@ def from_http_status(status: int, message: str) -> AissError:
 def error_response(exc: BaseException) -> ErrorResponse:
     error = as_aiss_error(exc)
     body: dict[str, Any] = {"error": error.code, "message": error.message}
+    if isinstance(error, HostKeyUnknown):
+        body.update(error.key)
     if error.details is not None:
         body["details"] = error.details
     return ErrorResponse(error.status, body, error.headers(), error.ws_close)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .metrics import Metrics
     from .rag.answer import Answerer
     from .storage.stores import Stores
+    from .terminals.manager import Terminals
     from .users.service import Users
     from .users.views import Principal
 
@@ -41,6 +42,7 @@ class AppState:
     providers: Providers | None
     rag: Answerer | None
     contexts: Contexts | None
+    terminals: Terminals | None
 
     async def authenticate(self, request: HTTPConnection) -> Principal:
         return await served(self.users, "users").authenticate(request)

@@ -305,6 +305,97 @@ class RagQuery(Document):
         ]
 
 
+class TerminalSessionRecord(Document):
+    """A terminal session's lifecycle, target, size and traffic; the PTY lives in `node`."""
+
+    owner_id: str
+    status: str = "connecting"  # connecting | connected | detached | closed | failed
+    target: dict[str, Any] = Field(default_factory=dict)  # no secrets: type, host, user
+    cols: int = 80
+    rows: int = 24
+    term: str = "xterm-256color"
+    title: str = ""
+    tags: list[str] = Field(default_factory=list)
+    shared_with: list[str] = Field(default_factory=list)  # user ids who may observe
+    node: str = ""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    exit_code: int = -1  # -1: still running or never started
+    error: str = ""
+    recording_parts: int = 0
+    recording_bytes: int = 0
+    created_at: float = Field(default_factory=epoch)
+    updated_at: float = Field(default_factory=epoch)
+    ended_at: float = 0.0  # 0: not ended
+
+    class Settings:
+        name = "terminal_sessions"
+        indexes: ClassVar[list[IndexModel]] = [
+            _index("owner_id", "created_at"),
+            _index("status"),
+            _index("ended_at"),
+        ]
+
+
+class TerminalCommand(Document):
+    """One command run in a terminal session, from shell integration or a prompt guess."""
+
+    session_id: str
+    owner_id: str
+    host: str
+    cwd: str = ""
+    command: str
+    exit_code: int | None = None
+    started_at: float
+    ended_at: float
+    output: str = ""
+
+    class Settings:
+        name = "terminal_commands"
+        indexes: ClassVar[list[IndexModel]] = [
+            _index("owner_id", "started_at"),
+            _index("session_id"),
+            _index("ended_at"),
+        ]
+
+
+class KnownHost(Document):
+    """A host key a user confirmed: SSH sessions trust exactly these."""
+
+    owner_id: str
+    host: str
+    port: int = 22
+    key_type: str
+    public_key: str
+    fingerprint_sha256: str
+    created_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "known_hosts"
+        indexes: ClassVar[list[IndexModel]] = [
+            _index("owner_id", "host", "port", "key_type", unique=True)
+        ]
+
+
+class SshCredential(Document):
+    """Saved SSH credentials, sealed at rest, used only to connect."""
+
+    owner_id: str
+    host: str
+    port: int = 22
+    username: str
+    password_sealed: str = ""
+    private_key_sealed: str = ""
+    passphrase_sealed: str = ""
+    created_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "ssh_credentials"
+        indexes: ClassVar[list[IndexModel]] = [
+            _index("owner_id", "host", "port", "username", unique=True)
+        ]
+
+
 DOCUMENT_MODELS: list[type[Document]] = [
     Job,
     User,
@@ -320,4 +411,8 @@ DOCUMENT_MODELS: list[type[Document]] = [
     LlmUsage,
     McpContext,
     RagQuery,
+    TerminalSessionRecord,
+    TerminalCommand,
+    KnownHost,
+    SshCredential,
 ]

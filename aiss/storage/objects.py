@@ -217,6 +217,21 @@ class ObjectStore(Service):
             etag=str(meta.get("ETag", "")).strip('"'),
         )
 
+    async def keys(self, prefix: str) -> list[str]:
+        """The keys starting with `prefix`, in order."""
+        found: list[str] = []
+        token: str | None = None
+        while True:
+            args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+            if token:
+                args["ContinuationToken"] = token
+            with self.breaker.guard():
+                page = await self._s3().list_objects_v2(**args)
+            found.extend(str(item["Key"]) for item in page.get("Contents", []))
+            if not page.get("IsTruncated"):
+                return sorted(found)
+            token = page.get("NextContinuationToken")
+
     async def delete(self, key: str) -> None:
         """Remove the object; removing one that is not there is not an error."""
         with self.breaker.guard():

@@ -78,3 +78,23 @@ ensure("rag_queries", [
   [{"user_id": 1, "created_at": 1}, {"name": "user_id_created_at"}],
   [{"created_at": 1}, {"name": "created_at"}]
 ]);
+
+ensure("terminal_sessions", [
+  [{"owner_id": 1, "created_at": 1}, {"name": "owner_id_created_at"}],
+  [{"status": 1}, {"name": "status"}],
+  [{"ended_at": 1}, {"name": "ended_at"}]
+]);
+
+ensure("terminal_commands", [
+  [{"owner_id": 1, "started_at": 1}, {"name": "owner_id_started_at"}],
+  [{"session_id": 1}, {"name": "session_id"}],
+  [{"ended_at": 1}, {"name": "ended_at"}]
+]);
+
+ensure("known_hosts", [
+  [{"owner_id": 1, "host": 1, "port": 1, "key_type": 1}, {"name": "owner_id_host_port_key_type", "unique": true}]
+]);
+
+ensure("ssh_credentials", [
+  [{"owner_id": 1, "host": 1, "port": 1, "username": 1}, {"name": "owner_id_host_port_username", "unique": true}]
+]);

@@ -56,6 +56,9 @@ async def test_embedded_stores_keep_their_data_across_restarts(tmp_path: Path) -
             "root/users/users",
             "root/documents",
             "root/documents/ingest",
+            "root/terminals",
+            "root/terminals/sessions",
+            "root/terminals/janitor",
         ]
         await healthy(stores)
         job_id = await stores.jobs.enqueue("ingest", {"document_id": "d1"})

@@ -1,0 +1,1 @@
+"""Terminal sessions: the manager, its supervision subtree and its records."""

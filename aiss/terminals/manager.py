@@ -1,0 +1,484 @@
+"""Terminal sessions of this process: opening, finding, sharing, tickets and ending.
+
+Each session is a child of the `terminals` dynamic supervisor; its record in
+MongoDB follows its state. Reads are filtered here: a session is visible to
+its owner, to the users it is shared with (as observers) and to administrators.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+from beanie import PydanticObjectId
+
+from actors import DynamicSupervisor
+from terminal.commands import BASH_INTEGRATION, Command, CommandLog
+from terminal.pty import Limits, LocalPty, environment
+from terminal.recorder import Recorder
+from terminal.session import Policy, TerminalSession
+from terminal.ssh import (
+    Credentials,
+    HostKey,
+    HostKeyProblem,
+    SshFailed,
+    SshProgram,
+    host_key,
+    verify,
+)
+
+from ..errors import (
+    BadRequest,
+    Forbidden,
+    HostKeyChanged,
+    HostKeyUnknown,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
+from ..storage.models import KnownHost, SshCredential, TerminalCommand, TerminalSessionRecord
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from terminal.session import Program
+
+    from ..auth.sealing import Sealer
+    from ..config import Settings
+    from ..storage.stores import Stores
+    from ..users.views import Principal
+
+logger = logging.getLogger("aiss.terminal")
+Role = Literal["driver", "observer"]
+TICKET_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class LocalTarget:
+    shell: str | None = None
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    host: str
+    port: int
+    credentials: Credentials
+    save_credentials: bool = False
+
+
+@dataclass(frozen=True)
+class Ticket:
+    session_id: str
+    user_id: str
+    role: Role
+    expires: float
+
+
+def allowed_shells() -> set[str]:
+    try:
+        lines = Path("/etc/shells").read_text().splitlines()
+    except OSError:
+        return set()
+    return {line.strip() for line in lines if line.strip().startswith("/")}
+
+
+class Terminals:
+    def __init__(self, settings: Settings, stores: Stores, sealer: Sealer) -> None:
+        self.settings = settings
+        self.stores = stores
+        self.sealer = sealer
+        self.supervisor = DynamicSupervisor(
+            "sessions",
+            [],
+            max_children=settings.terminal_max_sessions,
+            shutdown_timeout=settings.shutdown_timeout,
+        )
+        self.sessions: dict[str, TerminalSession] = {}
+        self.tickets: dict[str, Ticket] = {}
+        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        self.home = settings.data_dir / "terminal" / "home"
+        self.policy = Policy(
+            scrollback=settings.terminal_scrollback,
+            high_watermark=settings.terminal_high_watermark,
+            low_watermark=settings.terminal_low_watermark,
+            idle_timeout=settings.terminal_idle_timeout,
+            max_lifetime=settings.terminal_max_lifetime,
+        )
+        self.recorders: dict[str, Recorder] = {}
+        # Work for the janitor: sessions that ended, commands to store.
+        self._ended: deque[str] = deque()
+        self._commands: deque[tuple[str, str, str, Command]] = deque(maxlen=10_000)
+        self._work: anyio.Event | None = None
+
+    # -- opening -------------------------------------------------------------------------
+
+    async def open(
+        self,
+        principal: Principal,
+        target: LocalTarget | SshTarget,
+        *,
+        cols: int,
+        rows: int,
+        term: str,
+        title: str = "",
+    ) -> TerminalSessionRecord:
+        mine = sum(1 for s in self.sessions.values() if s.owner_id == principal.user_id)
+        if mine >= self.settings.terminal_max_per_user:
+            limit = self.settings.terminal_max_per_user
+            raise TooManyRequests(f"you already run {limit} terminal sessions; end one first")
+        if isinstance(target, LocalTarget):
+            opener, described, heuristic = self._local(principal, target, cols, rows, term)
+            host = "local"
+        else:
+            opener, described = await self._ssh(principal, target, cols, rows, term)
+            heuristic, host = True, target.host
+        record = TerminalSessionRecord(
+            owner_id=principal.user_id,
+            target=described,
+            cols=cols,
+            rows=rows,
+            term=term,
+            title=title,
+            node=self.node,
+        )
+        with self.stores.mongo.breaker.guard():
+            await record.insert()
+        session_id = str(record.id)
+        recorder = Recorder(
+            lambda index, data: self._store_part(session_id, index, data),
+            cols=cols,
+            rows=rows,
+            env={"TERM": term, "SHELL": described.get("shell", "")},
+            title=title,
+            record_input=self.settings.terminal_record_input and host == "local",
+        )
+
+        def done(command: Command) -> None:
+            self._commands.append((session_id, principal.user_id, host, command))
+            self._wake()
+
+        session = TerminalSession(
+            session_id,
+            principal.user_id,
+            opener,
+            cols=cols,
+            rows=rows,
+            policy=self.policy,
+            sinks=[recorder, CommandLog(done, heuristic=heuristic)],
+            tasks=[recorder.run],
+            on_state=self._on_state,
+        )
+        self.sessions[session_id] = session
+        self.recorders[session_id] = recorder
+        try:
+            await self.supervisor.start_child(session)
+        except Exception:
+            self.sessions.pop(session_id, None)
+            self.recorders.pop(session_id, None)
+            record.status, record.error, record.ended_at = "failed", "not started", time.time()
+            await record.save()
+            raise
+        return record
+
+    async def _store_part(self, session_id: str, index: int, data: bytes) -> None:
+        key = f"recordings/{session_id}/{index:06d}.cast"
+        await self.stores.objects.put(key, data, content_type="application/x-asciicast")
+
+    def _local(
+        self, principal: Principal, target: LocalTarget, cols: int, rows: int, term: str
+    ) -> tuple[Any, dict[str, Any], bool]:
+        policy = self.settings.terminal_local
+        if policy == "none" or (policy == "admin" and not principal.is_admin):
+            raise Forbidden("local shells are not available to you on this server")
+        shell = target.shell or self.settings.terminal_shell
+        if shell not in allowed_shells():
+            raise ValidationFailed(
+                f"{shell!r} is not a login shell of this host (see /etc/shells)",
+                [{"loc": ["target", "shell"]}],
+            )
+        home = self.home / principal.username
+        bash = Path(shell).name == "bash"
+
+        async def opener() -> Program:
+            home.mkdir(parents=True, exist_ok=True)
+            argv = [shell, "-i"]
+            if bash:
+                rc = home / ".aiss-bashrc"
+                rc.write_text(BASH_INTEGRATION)
+                argv = [shell, "--rcfile", str(rc), "-i"]
+            env = environment(
+                os.environ,
+                home=home,
+                user=principal.username,
+                shell=shell,
+                term=term,
+                extra={"AISS_SESSION": "1"},
+            )
+            return LocalPty.spawn(argv, cwd=home, env=env, cols=cols, rows=rows, limits=Limits())
+
+        return opener, {"type": "local", "shell": shell}, not bash
+
+    async def _ssh(
+        self, principal: Principal, target: SshTarget, cols: int, rows: int, term: str
+    ) -> tuple[Any, dict[str, Any]]:
+        credentials = target.credentials
+        if credentials.password is None and credentials.private_key is None:
+            credentials = await self._saved(principal, target)
+        try:
+            seen = await host_key(target.host, target.port)
+            verify(seen, await self._known(principal, target.host, target.port))
+        except HostKeyProblem as problem:
+            raise _host_key_error(problem) from None
+        except SshFailed as exc:
+            raise BadRequest(str(exc)) from None
+        if target.save_credentials:
+            await self._save(principal, target)
+
+        async def opener() -> Program:
+            return await SshProgram.open(seen, credentials, cols=cols, rows=rows, term=term)
+
+        described = {
+            "type": "ssh",
+            "host": target.host,
+            "port": target.port,
+            "username": credentials.username,
+        }
+        return opener, described
+
+    async def _known(self, principal: Principal, host: str, port: int) -> list[HostKey]:
+        with self.stores.mongo.breaker.guard():
+            found = await KnownHost.find(
+                KnownHost.owner_id == principal.user_id,
+                KnownHost.host == host,
+                KnownHost.port == port,
+            ).to_list()
+        return [HostKey(k.host, k.port, k.key_type, k.public_key) for k in found]
+
+    async def _saved(self, principal: Principal, target: SshTarget) -> Credentials:
+        with self.stores.mongo.breaker.guard():
+            saved = await SshCredential.find_one(
+                SshCredential.owner_id == principal.user_id,
+                SshCredential.host == target.host,
+                SshCredential.port == target.port,
+                SshCredential.username == target.credentials.username,
+            )
+        if saved is None:
+            raise ValidationFailed(
+                "give a password or a private key (none is saved for this host and user)",
+                [{"loc": ["target", "password"]}],
+            )
+        return Credentials(
+            saved.username,
+            self.sealer.open(saved.password_sealed) if saved.password_sealed else None,
+            self.sealer.open(saved.private_key_sealed) if saved.private_key_sealed else None,
+            self.sealer.open(saved.passphrase_sealed) if saved.passphrase_sealed else None,
+        )
+
+    async def _save(self, principal: Principal, target: SshTarget) -> None:
+        c = target.credentials
+        fields = {
+            "password_sealed": self.sealer.seal(c.password) if c.password else "",
+            "private_key_sealed": self.sealer.seal(c.private_key) if c.private_key else "",
+            "passphrase_sealed": self.sealer.seal(c.passphrase) if c.passphrase else "",
+        }
+        key = {
+            "owner_id": principal.user_id,
+            "host": target.host,
+            "port": target.port,
+            "username": c.username,
+        }
+        with self.stores.mongo.breaker.guard():
+            await self.stores.mongo.collection("ssh_credentials").update_one(
+                key, {"$set": fields, "$setOnInsert": {"created_at": time.time()}}, upsert=True
+            )
+
+    # -- state ---------------------------------------------------------------------------
+
+    async def _on_state(self, session: TerminalSession, state: str) -> None:
+        fields: dict[str, Any] = {
+            "status": state,
+            "updated_at": time.time(),
+            "bytes_in": session.bytes_in,
+            "bytes_out": session.bytes_out,
+            "cols": session.cols,
+            "rows": session.rows,
+        }
+        if state in ("closed", "failed"):
+            recorder = self.recorders.get(session.id)
+            fields.update(
+                ended_at=time.time(),
+                exit_code=session.exit_code if session.exit_code is not None else -1,
+                error=session.error,
+                recording_parts=recorder.parts if recorder else 0,
+                recording_bytes=recorder.bytes if recorder else 0,
+            )
+        try:
+            with self.stores.mongo.breaker.guard():
+                await self.stores.mongo.collection("terminal_sessions").update_one(
+                    {"_id": PydanticObjectId(session.id)}, {"$set": fields}
+                )
+        except Exception:  # the session goes on; its record catches up at the next change
+            logger.warning("session record not updated", exc_info=True)
+        if state in ("closed", "failed"):
+            self._ended.append(session.id)
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._work is not None:
+            self._work.set()
+
+    async def tidy(self) -> None:
+        """The janitor's loop: drop ended sessions from the supervisor, store commands."""
+        while True:
+            self._work = anyio.Event()
+            while self._ended:
+                session_id = self._ended.popleft()
+                session = self.sessions.pop(session_id, None)
+                self.recorders.pop(session_id, None)
+                if session is not None:
+                    await self.supervisor.terminate_child(session.name)
+            while self._commands:
+                await self._store_command(*self._commands.popleft())
+            await self._work.wait()
+
+    async def _store_command(
+        self, session_id: str, owner_id: str, host: str, command: Command
+    ) -> None:
+        entry = TerminalCommand(
+            session_id=session_id,
+            owner_id=owner_id,
+            host=host,
+            cwd=command.cwd,
+            command=command.command,
+            exit_code=command.exit_code,
+            started_at=command.started_at,
+            ended_at=command.ended_at or time.time(),
+            output=command.output,
+        )
+        try:
+            with self.stores.mongo.breaker.guard():
+                await entry.insert()
+        except Exception:
+            logger.warning("command not stored", exc_info=True)
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def record(self, principal: Principal, session_id: str) -> TerminalSessionRecord:
+        """The session's record, or NotFound when the caller may not see it."""
+        found = None
+        if PydanticObjectId.is_valid(session_id):
+            with self.stores.mongo.breaker.guard():
+                found = await TerminalSessionRecord.get(PydanticObjectId(session_id))
+        if found is None or not (
+            principal.is_admin
+            or found.owner_id == principal.user_id
+            or principal.user_id in found.shared_with
+        ):
+            raise NotFound("no such terminal session")
+        return found
+
+    def live(self, session_id: str) -> TerminalSession:
+        session = self.sessions.get(session_id)
+        if session is None or session.ended.is_set():
+            raise NotFound("the terminal session has ended or runs in another process")
+        return session
+
+    async def find(
+        self, principal: Principal, *, everyone: bool, status: str | None, offset: int, limit: int
+    ) -> tuple[list[TerminalSessionRecord], int]:
+        query: dict[str, Any] = {}
+        if not (everyone and principal.is_admin):
+            query["$or"] = [{"owner_id": principal.user_id}, {"shared_with": principal.user_id}]
+        if status:
+            query["status"] = status
+        with self.stores.mongo.breaker.guard():
+            found = TerminalSessionRecord.find(query)
+            total = await found.count()
+            items = await found.sort("-created_at").skip(offset).limit(limit).to_list()
+        return items, total
+
+    async def change(
+        self, principal: Principal, session_id: str, fields: dict[str, Any]
+    ) -> TerminalSessionRecord:
+        record = await self.record(principal, session_id)
+        if record.owner_id != principal.user_id and not principal.is_admin:
+            raise Forbidden("only the session's owner may change it")
+        if "cols" in fields or "rows" in fields:
+            cols, rows = fields.pop("cols", record.cols), fields.pop("rows", record.rows)
+            self.live(session_id).resize(None, cols, rows)
+            record.cols, record.rows = cols, rows
+        for name, value in fields.items():
+            setattr(record, name, value)
+        record.updated_at = time.time()
+        with self.stores.mongo.breaker.guard():
+            await record.save()
+        return record
+
+    async def terminate(self, principal: Principal, session_id: str) -> None:
+        record = await self.record(principal, session_id)
+        if record.owner_id != principal.user_id and not principal.is_admin:
+            raise Forbidden("only the session's owner may end it")
+        session = self.sessions.get(session_id)
+        if session is not None:
+            session.error = session.error or "terminated"
+            session.request_stop()
+            with anyio.move_on_after(10):
+                await session.ended.wait()
+
+    # -- tickets -------------------------------------------------------------------------
+
+    async def ticket(self, principal: Principal, session_id: str, role: Role) -> tuple[str, Ticket]:
+        record = await self.record(principal, session_id)
+        self.live(session_id)
+        if role == "driver" and record.owner_id != principal.user_id:
+            role = "observer"  # shared with you, or you are an administrator: watch only
+        now = time.monotonic()
+        self.tickets = {k: t for k, t in self.tickets.items() if t.expires > now}
+        ticket = Ticket(session_id, principal.user_id, role, now + TICKET_SECONDS)
+        token = secrets.token_urlsafe(24)
+        self.tickets[token] = ticket
+        return token, ticket
+
+    def redeem(self, token: str, session_id: str) -> Ticket:
+        """A ticket is good once, for its session, for TICKET_SECONDS."""
+        ticket = self.tickets.pop(token, None)
+        if ticket is None or ticket.expires < time.monotonic() or ticket.session_id != session_id:
+            raise Unauthorized("the ticket is unknown, used or expired; ask for a new one")
+        return ticket
+
+    # -- recordings ----------------------------------------------------------------------
+
+    async def recording(self, principal: Principal, session_id: str) -> AsyncIterator[bytes]:
+        await self.record(principal, session_id)
+        recorder = self.recorders.get(session_id)
+        if recorder is not None:
+            await recorder.flush()
+        prefix = f"recordings/{session_id}/"
+        for key in await self.stores.objects.keys(prefix):
+            yield await self.stores.objects.read(key)
+
+
+def _host_key_error(problem: HostKeyProblem) -> HostKeyUnknown:
+    key = problem.key
+    fields = {
+        "host": key.host,
+        "port": key.port,
+        "key_type": key.key_type,
+        "fingerprint_sha256": key.fingerprint_sha256,
+        "public_key": key.public_key,
+    }
+    if problem.changed:
+        logger.warning("host key changed", extra=fields)
+        return HostKeyChanged(
+            f"the host key of {key.host}:{key.port} changed; it may be an attack", fields
+        )
+    return HostKeyUnknown(f"the host key of {key.host}:{key.port} is not known; confirm it", fields)

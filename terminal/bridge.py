@@ -1,0 +1,81 @@
+"""Between a WebSocket and a session: two tasks, and the first to finish ends the other.
+
+Input is drained with `receive()` and the disconnect message handled here:
+after a failed send Starlette would drop frames still queued, and input typed
+just before a detach must reach the shell. A frame that breaks the protocol
+closes the socket with its code (1003, or 1009 for one too large).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import anyio
+from starlette.websockets import WebSocketState
+
+from . import frames
+from .session import Viewer
+
+if TYPE_CHECKING:
+    from starlette.websockets import WebSocket
+
+    from .session import Role, TerminalSession
+
+logger = logging.getLogger("aiss.terminal")
+
+
+async def bridge(websocket: WebSocket, session: TerminalSession, user_id: str, role: Role) -> None:
+    closing: list[int] = []
+
+    async def send(frame: bytes) -> None:
+        if websocket.application_state is WebSocketState.CONNECTED:
+            await websocket.send_bytes(frame)
+
+    viewer = Viewer(user_id, role, send)
+
+    async def outbound(scope: anyio.CancelScope) -> None:
+        try:
+            await session.attach(viewer)
+        except Exception:  # the peer went away while we sent: the inbound side notices
+            viewer.closed = True
+            return
+        closing.append(1000)
+        scope.cancel()  # the session ended and its viewer has been told
+
+    async def inbound(scope: anyio.CancelScope) -> None:
+        told_read_only = False
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            data = message.get("bytes")
+            if data is None:
+                closing.append(1003)  # text frames are not part of the protocol
+                break
+            try:
+                frame = frames.decode(data)
+            except frames.FrameError as exc:
+                closing.append(exc.code)
+                break
+            if isinstance(frame, frames.Input):
+                if not await session.type(viewer, frame.data) and not told_read_only:
+                    told_read_only = True
+                    await send(frames.status(type="error", message="read-only: you observe"))
+            elif isinstance(frame, frames.Resize):
+                session.resize(viewer, frame.cols, frame.rows)
+            elif isinstance(frame, frames.Ack):
+                session.ack(viewer, frame.bytes)
+        viewer.closed = True
+        viewer.nudge()
+        scope.cancel()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(outbound, tg.cancel_scope)
+            tg.start_soon(inbound, tg.cancel_scope)
+    finally:
+        viewer.closed = True
+        if websocket.application_state is WebSocketState.CONNECTED:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                await websocket.close(closing[0] if closing else 1000)

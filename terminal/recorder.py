@@ -1,0 +1,110 @@
+"""Recording a session as asciicast v2, streamed to storage in parts while it runs.
+
+The header is the first line; then `[seconds, "o", text]` for output,
+`[seconds, "r", "COLSxROWS"]` for resizes and, when asked for, `[seconds,
+"i", text]` for input, except what is typed while the terminal does not
+echo (passwords). Parts are flushed every `flush_bytes` or `flush_seconds`;
+reading the recording concatenates them in order.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import anyio
+
+logger = logging.getLogger("aiss.terminal")
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+
+class Recorder:
+    """A session sink: collects events, and `run` writes the parts with `store(index, data)`."""
+
+    def __init__(
+        self,
+        store: Callable[[int, bytes], Awaitable[None]],
+        *,
+        cols: int,
+        rows: int,
+        env: dict[str, str],
+        title: str = "",
+        record_input: bool = False,
+        flush_bytes: int = 256 * 1024,
+        flush_seconds: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.record_input = record_input
+        self.flush_bytes = flush_bytes
+        self.flush_seconds = flush_seconds
+        self.started = time.monotonic()
+        header = {
+            "version": 2,
+            "width": cols,
+            "height": rows,
+            "timestamp": int(time.time()),
+            "env": env,
+        }
+        if title:
+            header["title"] = title
+        self._pending = bytearray(json.dumps(header).encode() + b"\n")
+        self._output = codecs.getincrementaldecoder("utf-8")("replace")
+        self._input = codecs.getincrementaldecoder("utf-8")("replace")
+        self._ready = anyio.Event()
+        self.parts = 0
+        self.bytes = 0
+
+    def _event(self, kind: str, text: str) -> None:
+        if not text:
+            return
+        at = round(time.monotonic() - self.started, 6)
+        self._pending += json.dumps([at, kind, text]).encode() + b"\n"
+        if len(self._pending) >= self.flush_bytes:
+            self._ready.set()
+
+    # -- the sink ----------------------------------------------------------------------
+
+    def output(self, data: bytes) -> None:
+        self._event("o", self._output.decode(data))
+
+    def input(self, data: bytes, echo_off: bool) -> None:
+        if self.record_input and not echo_off:
+            self._event("i", self._input.decode(data))
+
+    def resize(self, cols: int, rows: int) -> None:
+        self._event("r", f"{cols}x{rows}")
+
+    # -- writing -----------------------------------------------------------------------
+
+    async def flush(self) -> bool:
+        """Write what is pending as the next part; on failure keep it for the next try."""
+        if not self._pending:
+            return True
+        data, self._pending = bytes(self._pending), bytearray()
+        try:
+            await self.store(self.parts, data)
+        except Exception:
+            logger.warning("recording part not stored; will retry", exc_info=True)
+            self._pending[:0] = data
+            return False
+        self.parts += 1
+        self.bytes += len(data)
+        return True
+
+    async def run(self) -> None:
+        """Flush parts as they fill or age, until cancelled; then the rest."""
+        try:
+            while True:
+                with anyio.move_on_after(self.flush_seconds):
+                    self._ready = anyio.Event()
+                    await self._ready.wait()
+                await self.flush()
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+                self._event("o", self._output.decode(b"", final=True))
+                await self.flush()

@@ -1,0 +1,241 @@
+"""Terminal sessions over REST and the WebSocket protocol, with real shells on PTYs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from terminal.pty import session_members
+
+from .terminal_client import attached, open_local, ticket
+from .test_documents import user
+
+if TYPE_CHECKING:
+    from .conftest import Api
+
+pytestmark = pytest.mark.anyio
+
+
+def processes_matching(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def written_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar")
+
+
+async def test_a_shell_runs_records_and_reports_its_exit(api: Api) -> None:
+    _, token = await user(api, await api.token())
+    session = await open_local(api, token, title="first")
+    assert session["status"] in ("connecting", "detached", "connected")
+    async with attached(api, token, session["id"]) as term:
+        await term.status("replay-end")
+        await term.type(b"echo $((6*7))-ok\r")
+        await term.expect(rb"42-ok")
+        await term.type(b"exit 7\r")
+        assert (await term.status("exit"))["code"] == 7
+    with anyio.fail_after(10):
+        while (
+            record := (await api.call("GET", f"/terminal/sessions/{session['id']}", token)).json()
+        )["status"] != "closed":
+            await anyio.sleep(0.05)
+    assert record["exit_code"] == 7 and record["bytes_in"] > 0 and record["bytes_out"] > 0
+
+    cast = await api.call("GET", f"/terminal/sessions/{session['id']}/recording", token)
+    assert cast.status_code == 200
+    lines = cast.text.splitlines()
+    header = json.loads(lines[0])
+    assert header["version"] == 2 and header["width"] == 80 and header["title"] == "first"
+    events = [json.loads(line) for line in lines[1:]]
+    assert all(kind in ("o", "r") for _, kind, _ in events)
+    assert "42-ok" in "".join(text for _, kind, text in events if kind == "o")
+    assert [e[0] for e in events] == sorted(e[0] for e in events)
+
+
+async def test_reattach_replays_and_finds_the_same_shell(api: Api) -> None:
+    _, token = await user(api, await api.token())
+    session = await open_local(api, token)
+    async with attached(api, token, session["id"]) as term:
+        await term.status("replay-end")
+        await term.type(b"export SECRET_WORD=marmalade; echo set-$SECRET_WORD\r")
+        await term.expect(rb"set-marmalade")
+    listed = (await api.call("GET", "/terminal/sessions", token)).json()["items"]
+    assert [s["status"] for s in listed if s["id"] == session["id"]] == ["detached"]
+
+    async with attached(api, token, session["id"]) as again:
+        begin = await again.status("replay-begin")
+        assert begin["bytes"] > 0
+        # What a browser answers by itself to queries inside the replay: never typed.
+        await again.type(b"\x1b[?1;2c\x1b[12;40R")
+        await again.status("replay-end")
+        assert b"set-marmalade" in again.output
+        await again.type(b"echo got-$SECRET_WORD\r")
+        await again.expect(rb"got-marmalade")
+        await again.pump(0.3)
+        assert b"1;2c" not in again.output and b"12;40R" not in again.output
+    await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+async def test_observers_see_but_cannot_type(api: Api) -> None:
+    admin = await api.token()
+    _, owner = await user(api, admin)
+    watcher, watcher_token = await user(api, admin)
+    session = await open_local(api, owner)
+    path = f"/terminal/sessions/{session['id']}/ticket"
+    assert (await api.call("POST", path, watcher_token, json={})).status_code == 404
+    shared = await api.call(
+        "PATCH", f"/terminal/sessions/{session['id']}", owner, json={"shared_with": [watcher["id"]]}
+    )
+    assert shared.status_code == 200, shared.text
+    granted = await ticket(api, watcher_token, session["id"], "driver")
+    assert granted["role"] == "observer"  # only the owner drives
+    async with (
+        attached(api, owner, session["id"]) as driver,
+        attached(api, watcher_token, session["id"]) as observer,
+    ):
+        await observer.type(b"echo typed-by-observer\r")
+        assert (await observer.status("error"))["message"].startswith("read-only")
+        await driver.type(b"echo from-$((1+1))-driver\r")
+        await observer.expect(rb"from-2-driver")
+        await driver.pump(0.3)
+        assert b"typed-by-observer" not in driver.output
+    await api.call("DELETE", f"/terminal/sessions/{session['id']}", owner)
+
+
+async def test_a_flood_pauses_at_the_watermark_instead_of_piling_up(api: Api) -> None:
+    _, token = await user(api, await api.token())
+    session = await open_local(api, token)
+    async with attached(api, token, session["id"], auto_ack=False) as term:
+        await term.status("replay-end")
+        await term.ack(term.received)
+        start = term.received
+        await term.type(b"yes flooding-the-terminal\r")
+        await term.expect(rb"flooding-the-terminal")
+        await term.pump(1.5)
+        first = term.received - start
+        await term.pump(1.0)
+        # Nothing acknowledged: the server sent the high watermark and no more.
+        assert first <= 256 * 1024 + 64 * 1024
+        assert term.received - start == first
+        yes = processes_matching("flooding-the-terminal")
+        assert yes, "yes should still be running, blocked on its terminal"
+        # The program itself is paused: it writes nothing more (its terminal is full).
+        written = written_bytes(yes[0])
+        await term.pump(0.5)
+        assert written_bytes(yes[0]) == written
+        await term.ack(term.received)  # consumed: output flows again
+        await term.pump(1.0)
+        assert term.received - start > first
+        await term.type(b"\x03")
+    await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+async def test_ending_a_session_leaves_no_process(api: Api) -> None:
+    _, token = await user(api, await api.token())
+    session = await open_local(api, token)
+    async with attached(api, token, session["id"]) as term:
+        await term.status("replay-end")
+        await term.type(b"sleep 4242 & (trap '' HUP; exec sleep 4343) & echo started-$$\r")
+        shell = int((await term.expect(rb"started-(\d+)")).group(1))
+        await term.pump(0.3)
+        assert processes_matching("4242") and processes_matching("4343")
+        assert len(session_members(shell)) >= 3
+    deleted = await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+    assert deleted.status_code == 204
+    with anyio.fail_after(5):
+        while processes_matching("sleep\x004242") or processes_matching("sleep\x004343"):
+            await anyio.sleep(0.1)
+    record = (await api.call("GET", f"/terminal/sessions/{session['id']}", token)).json()
+    assert record["status"] == "closed"
+    assert session_members(shell) == []  # not even a zombie
+
+
+async def test_other_users_cannot_see_attach_or_download(api: Api) -> None:
+    admin = await api.token()
+    _, alice = await user(api, admin)
+    _, bob = await user(api, admin)
+    session = await open_local(api, alice)
+    one = f"/terminal/sessions/{session['id']}"
+    for method, path in (
+        ("GET", one),
+        ("POST", f"{one}/ticket"),
+        ("GET", f"{one}/recording"),
+        ("DELETE", one),
+        ("PATCH", one),
+    ):
+        body: dict[str, Any] | None = {} if method in ("POST", "PATCH") else None
+        assert (await api.call(method, path, bob, json=body)).status_code == 404, (method, path)
+    listed = (await api.call("GET", "/terminal/sessions", bob, params={"all": "true"})).json()
+    assert session["id"] not in [s["id"] for s in listed["items"]]
+    everyone = (await api.call("GET", "/terminal/sessions", admin, params={"all": "true"})).json()
+    assert session["id"] in [s["id"] for s in everyone["items"]]
+    # A ticket is good for its own session, once: tried elsewhere, it is spent.
+    granted = await ticket(api, alice, session["id"])
+    other = await open_local(api, bob)
+    base = str(api.http.base_url).rstrip("/").replace("http://", "ws://")
+    for session_id in (other["id"], session["id"]):
+        url = f"{base}/api/v1/terminal/sessions/{session_id}/stream?ticket={granted['ticket']}"
+        async with connect(url) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    await api.call("DELETE", one, alice)
+    await api.call("DELETE", f"/terminal/sessions/{other['id']}", bob)
+
+
+async def test_commands_are_logged_and_searchable(api: Api) -> None:
+    _, token = await user(api, await api.token())
+    session = await open_local(api, token)
+    async with attached(api, token, session["id"]) as term:
+        await term.status("replay-end")
+        await term.type(b"cd /tmp && echo hello-log; false\r")
+        await term.expect(rb"hello-log")
+        await term.type(b"echo second-one\r")
+        await term.expect(rb"second-one\r\n")
+        await term.pump(0.5)
+    with anyio.fail_after(10):
+        while True:
+            found = (
+                await api.call("GET", "/terminal/commands", token, params={"q": "hello-log"})
+            ).json()
+            if found["items"]:
+                break
+            await anyio.sleep(0.1)
+    command = found["items"][0]
+    assert command["command"] == "cd /tmp && echo hello-log; false"
+    assert command["exit_code"] == 1 and "hello-log" in command["output"]
+    assert command["session_id"] == session["id"] and command["host"] == "local"
+    failed = await api.call("GET", "/terminal/commands", token, params={"exit_code": 1})
+    assert [c["command"] for c in failed.json()["items"]] == [command["command"]]
+    _, other = await user(api, await api.token())
+    assert (await api.call("GET", "/terminal/commands", other)).json()["items"] == []
+    await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+async def test_bad_requests(api: Api) -> None:
+    _, token = await user(api, await api.token())
+    for body in (
+        {"target": {"type": "local", "shell": "/usr/bin/python3"}},
+        {"target": {"type": "telnet"}},
+        {"target": {"type": "local"}, "cols": 0},
+        {"target": {"type": "ssh", "host": "bad host!", "username": "x"}},
+    ):
+        response = await api.call("POST", "/terminal/sessions", token, json=body)
+        assert response.status_code == 422, (body, response.text)
