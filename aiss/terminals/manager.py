@@ -240,11 +240,18 @@ class Terminals:
             raise _host_key_error(problem) from None
         except SshFailed as exc:
             raise BadRequest(str(exc)) from None
+        # Connected and authenticated now, so that a refusal is this request's answer.
+        try:
+            program = await SshProgram.open(seen, credentials, cols=cols, rows=rows, term=term)
+        except HostKeyProblem as problem:
+            raise _host_key_error(problem) from None
+        except SshFailed as exc:
+            raise BadRequest(str(exc)) from None
         if target.save_credentials:
             await self._save(principal, target)
 
         async def opener() -> Program:
-            return await SshProgram.open(seen, credentials, cols=cols, rows=rows, term=term)
+            return program
 
         described = {
             "type": "ssh",

@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.from_thread
+import anyio.to_thread
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -239,3 +243,41 @@ async def test_bad_requests(api: Api) -> None:
     ):
         response = await api.call("POST", "/terminal/sessions", token, json=body)
         assert response.status_code == 422, (body, response.text)
+
+
+async def test_fuzzed_frames_end_in_close_codes_never_a_crash(api: Api) -> None:
+    _, token = await user(api, await api.token())
+    session = await open_local(api, token)
+    base = str(api.http.base_url).rstrip("/").replace("http://", "ws://")
+    codes: set[int] = set()
+
+    async def send(frames_: list[bytes], text: bool) -> None:
+        granted = await ticket(api, token, session["id"], "observer")
+        url = f"{base}{granted['ws_path']}?ticket={granted['ticket']}"
+        async with connect(url, max_size=None) as ws:
+            try:
+                for frame in frames_:
+                    await ws.send(frame.decode("latin-1") if text else frame)
+                with anyio.move_on_after(0.2):
+                    while True:
+                        await ws.recv()
+            except ConnectionClosed as exc:
+                assert exc.rcvd is not None and exc.rcvd.code in (1003, 1009), exc
+                codes.add(exc.rcvd.code)
+
+    frame = st.one_of(
+        st.binary(max_size=64),
+        st.tuples(st.integers(0, 3), st.binary(max_size=64)).map(lambda t: bytes([t[0]]) + t[1]),
+    )
+
+    @settings(max_examples=25, deadline=None)
+    @given(st.lists(frame, max_size=6), st.booleans())
+    def check(frames_: list[bytes], text: bool) -> None:
+        anyio.from_thread.run(send, frames_, text)
+
+    await anyio.to_thread.run_sync(check)
+    assert (await api.http.get("/health")).status_code == 200
+    async with attached(api, token, session["id"]) as term:  # the shell is unharmed
+        await term.type(b"echo still-$((3*3))\r")
+        await term.expect(rb"still-9")
+    await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
