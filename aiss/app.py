@@ -99,6 +99,8 @@ def create_app(
         subtrees = [part.tree for part in parts if part is not None]
     root = build_tree(settings, subtrees)
     extra = [service.metric_families for service in (embeddings.services() if embeddings else [])]
+    if terminals is not None:
+        extra.append(terminals.terminals.metric_families)
     metrics = Metrics(root.nodes, extra)
     routes = [
         *health.routes(),

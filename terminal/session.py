@@ -166,7 +166,7 @@ class TerminalSession(Service):
 
     async def _watch_limits(self, stop: anyio.Event) -> None:
         while not stop.is_set():
-            await anyio.sleep(min(5.0, self.policy.idle_timeout / 4))
+            await anyio.sleep(min(5.0, self.policy.idle_timeout / 4, self.policy.max_lifetime / 4))
             now = time.monotonic()
             if now - self.last_activity > self.policy.idle_timeout and not self._driver():
                 self.error = "idle timeout"

@@ -19,6 +19,7 @@ from ..errors import AissError, NotFound, ValidationFailed, error_response
 from ..state import app_state, served
 from ..storage.models import KnownHost, TerminalCommand
 from ..terminals.manager import LocalTarget, SshTarget
+from ..terminals.tree import purge
 from ..users.views import iso
 
 if TYPE_CHECKING:
@@ -401,6 +402,36 @@ def _known_view(k: KnownHost) -> KnownHostView:
     )
 
 
+class PurgeIn(BaseModel):
+    sessions_older_than_days: float | None = Field(
+        default=None, ge=0, le=36500, description="default: AISS_TERMINAL_SESSION_RETENTION"
+    )
+    commands_older_than_days: float | None = Field(
+        default=None, ge=0, le=36500, description="default: AISS_TERMINAL_COMMAND_RETENTION"
+    )
+
+
+class PurgeOut(BaseModel):
+    sessions: int
+    commands: int
+
+
+@endpoint(body=PurgeIn, responses={200: PurgeOut}, auth="admin", tags=["terminal"])
+async def purge_old(request: Request, body: PurgeIn, principal: Principal) -> PurgeOut:
+    """Purge ended sessions (with their recordings) and commands now (administrators);
+    a periodic job does the same every hour with the retention settings."""
+
+    def seconds(days: float | None) -> float | None:
+        return None if days is None else days * 86400
+
+    purged = await purge(
+        terminals(request),
+        sessions_older_than=seconds(body.sessions_older_than_days),
+        commands_older_than=seconds(body.commands_older_than_days),
+    )
+    return PurgeOut(**purged)
+
+
 async def stream(websocket: WebSocket) -> None:
     """The terminal stream; docs/terminal-protocol.md describes it."""
     state = app_state(websocket)
@@ -444,4 +475,5 @@ def routes() -> list[Route | WebSocketRoute]:
         Route(f"{API}/known-hosts", list_known_hosts, methods=["GET"]),
         Route(f"{API}/known-hosts", add_known_host, methods=["POST"]),
         Route(f"{API}/known-hosts/{{key_id}}", delete_known_host, methods=["DELETE"]),
+        Route("/api/v1/admin/terminal/purge", purge_old, methods=["POST"]),
     ]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from beanie import PydanticObjectId
+from prometheus_client.core import GaugeMetricFamily
 
 from actors import DynamicSupervisor
 from terminal.commands import BASH_INTEGRATION, Command, CommandLog
@@ -48,7 +49,9 @@ from ..errors import (
 from ..storage.models import KnownHost, SshCredential, TerminalCommand, TerminalSessionRecord
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterable
+
+    from prometheus_client import Metric
 
     from terminal.session import Program
 
@@ -118,6 +121,28 @@ class Terminals:
         self._ended: deque[str] = deque()
         self._commands: deque[tuple[str, str, str, Command]] = deque(maxlen=10_000)
         self._work: anyio.Event | None = None
+
+    def metric_families(self) -> Iterable[Metric]:
+        """Sessions by state and their traffic, for /metrics."""
+        sessions = GaugeMetricFamily(
+            "aiss_terminal_sessions", "Terminal sessions in this process", labels=["status"]
+        )
+        counts: dict[str, int] = {}
+        for session in self.sessions.values():
+            counts[session.state] = counts.get(session.state, 0) + 1
+        for status in ("connecting", "connected", "detached"):
+            sessions.add_metric([status], counts.get(status, 0))
+        viewers = GaugeMetricFamily("aiss_terminal_viewers", "WebSocket viewers attached")
+        viewers.add_metric([], sum(len(s.viewers) for s in self.sessions.values()))
+        out = GaugeMetricFamily(
+            "aiss_terminal_output_bytes", "Output bytes of the sessions running now"
+        )
+        out.add_metric([], sum(s.bytes_out for s in self.sessions.values()))
+        typed = GaugeMetricFamily(
+            "aiss_terminal_input_bytes", "Input bytes of the sessions running now"
+        )
+        typed.add_metric([], sum(s.bytes_in for s in self.sessions.values()))
+        yield from (sessions, viewers, out, typed)
 
     # -- opening -------------------------------------------------------------------------
 

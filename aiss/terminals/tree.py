@@ -27,12 +27,22 @@ logger = logging.getLogger("aiss.terminal")
 PURGE_EVERY = 3600.0
 
 
-async def purge(terminals: Terminals, now: float | None = None) -> dict[str, int]:
-    """Forget ended sessions (records and recordings) and commands past their retention."""
-    now = time.time() if now is None else now
+async def purge(
+    terminals: Terminals,
+    *,
+    sessions_older_than: float | None = None,
+    commands_older_than: float | None = None,
+) -> dict[str, int]:
+    """Forget ended sessions (records and recordings) and commands older than these
+    (in seconds; by default the retention settings)."""
+    now = time.time()
     settings, stores = terminals.settings, terminals.stores
-    sessions_before = now - settings.terminal_session_retention
-    commands_before = now - settings.terminal_command_retention
+    if sessions_older_than is None:
+        sessions_older_than = settings.terminal_session_retention
+    if commands_older_than is None:
+        commands_older_than = settings.terminal_command_retention
+    sessions_before = now - sessions_older_than
+    commands_before = now - commands_older_than
     with stores.mongo.breaker.guard():
         old = await TerminalSessionRecord.find(
             {"ended_at": {"$gt": 0, "$lt": sessions_before}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
 from terminal.pty import session_members
 
@@ -53,6 +55,9 @@ async def test_a_shell_runs_records_and_reports_its_exit(api: Api) -> None:
         await term.status("replay-end")
         await term.type(b"echo $((6*7))-ok\r")
         await term.expect(rb"42-ok")
+        metrics = (await api.http.get("/metrics")).text
+        connected = re.search(r'aiss_terminal_sessions\{status="connected"\} (\d+)', metrics)
+        assert connected and int(connected.group(1)) >= 1
         await term.type(b"exit 7\r")
         assert (await term.status("exit"))["code"] == 7
     with anyio.fail_after(10):
@@ -281,3 +286,46 @@ async def test_fuzzed_frames_end_in_close_codes_never_a_crash(api: Api) -> None:
         await term.type(b"echo still-$((3*3))\r")
         await term.expect(rb"still-9")
     await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+async def test_foreign_origins_are_refused(api: Api) -> None:
+    _, token = await user(api, await api.token())
+    session = await open_local(api, token)
+    granted = await ticket(api, token, session["id"])
+    base = str(api.http.base_url).rstrip("/").replace("http://", "ws://")
+    url = f"{base}{granted['ws_path']}?ticket={granted['ticket']}"
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url, origin=Origin("http://evil.example")):
+            pass
+    assert refused.value.response.status_code == 403
+    await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+async def test_ended_sessions_and_old_commands_are_purged(api: Api) -> None:
+    admin = await api.token()
+    _, token = await user(api, admin)
+    session = await open_local(api, token)
+    async with attached(api, token, session["id"]) as term:
+        await term.status("replay-end")
+        await term.type(b"echo purge-me\r")
+        await term.expect(rb"purge-me\r\n")
+        await term.type(b"exit\r")
+        await term.status("exit")
+    one = f"/terminal/sessions/{session['id']}"
+    with anyio.fail_after(10):
+        while not (await api.call("GET", "/terminal/commands", token)).json()["items"]:
+            await anyio.sleep(0.1)
+    assert (await api.call("POST", "/admin/terminal/purge", token, json={})).status_code == 403
+    kept = await api.call("POST", "/admin/terminal/purge", admin, json={})
+    assert kept.status_code == 200
+    assert (await api.call("GET", one, token)).status_code == 200  # within the retention
+    purged = await api.call(
+        "POST",
+        "/admin/terminal/purge",
+        admin,
+        json={"sessions_older_than_days": 0, "commands_older_than_days": 0},
+    )
+    assert purged.json()["sessions"] >= 1 and purged.json()["commands"] >= 1
+    assert (await api.call("GET", one, token)).status_code == 404
+    assert (await api.call("GET", f"{one}/recording", token)).status_code == 404
+    assert (await api.call("GET", "/terminal/commands", token)).json()["items"] == []

@@ -1,0 +1,101 @@
+"""Session rules with a scripted program: idle and lifetime limits, and backpressure."""
+
+from __future__ import annotations
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from actors import DynamicSupervisor, running
+from terminal.session import Policy, TerminalSession, Viewer
+
+pytestmark = pytest.mark.anyio
+
+
+class Flood:
+    """A program that prints forever (or stays silent), counting what it wrote."""
+
+    def __init__(self, chunk: bytes = b"y\n" * 2048) -> None:
+        self.chunk = chunk
+        self.written = 0
+        self.done = anyio.Event()
+
+    async def read(self) -> bytes:
+        if not self.chunk:
+            await self.done.wait()
+            return b""
+        await anyio.lowlevel.checkpoint()
+        self.written += len(self.chunk)
+        return self.chunk
+
+    async def write(self, data: bytes) -> None:
+        return None
+
+    def resize(self, cols: int, rows: int) -> None:
+        return None
+
+    def echo_off(self) -> bool:
+        return False
+
+    async def wait(self) -> int:
+        await self.done.wait()
+        return 0
+
+    async def terminate(self) -> None:
+        self.done.set()
+
+
+@pytest.mark.parametrize(
+    ("policy", "reason"),
+    [
+        (Policy(idle_timeout=0.2, max_lifetime=60), "idle timeout"),
+        (Policy(idle_timeout=60, max_lifetime=0.3), "maximum lifetime reached"),
+    ],
+)
+async def test_sessions_end_when_idle_or_too_old(policy: Policy, reason: str) -> None:
+    program = Flood(b"")
+
+    async def opener() -> Flood:
+        return program
+
+    session = TerminalSession("s", "u", opener, cols=80, rows=24, policy=policy)
+    supervisor = DynamicSupervisor("sessions", [])
+    async with running(supervisor):
+        await supervisor.start_child(session)
+        with anyio.fail_after(10):
+            await session.ended.wait()
+    assert session.error == reason and session.state == "closed"
+
+
+async def test_a_driver_that_does_not_ack_pauses_the_program() -> None:
+    program = Flood()
+
+    async def opener() -> Flood:
+        return program
+
+    policy = Policy(scrollback=1 << 20, high_watermark=64 * 1024, low_watermark=16 * 1024)
+    session = TerminalSession("s", "u", opener, cols=80, rows=24, policy=policy)
+    sent: list[bytes] = []
+
+    async def send(frame: bytes) -> None:
+        sent.append(frame)
+
+    driver = Viewer("u", "driver", send)
+    supervisor = DynamicSupervisor("sessions", [])
+    async with running(supervisor), anyio.create_task_group() as tg:
+        await supervisor.start_child(session)
+        tg.start_soon(session.attach, driver)
+        await anyio.sleep(0.3)
+        paused_at = program.written
+        await anyio.sleep(0.3)
+        assert program.written == paused_at  # not read any more: the program blocks
+        assert driver.unacked <= policy.high_watermark
+        assert paused_at <= policy.high_watermark + 2 * len(program.chunk) + policy.scrollback
+        session.ack(driver, driver.unacked)
+        await anyio.sleep(0.2)
+        assert program.written > paused_at  # acknowledged: it runs again
+        session.request_stop()
+        with anyio.fail_after(5):
+            await session.ended.wait()
+        driver.closed = True
+        driver.nudge()
