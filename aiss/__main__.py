@@ -68,6 +68,9 @@ def serve(settings: Settings) -> int:
         ws="websockets-sansio",
         ws_ping_interval=30.0,  # terminals: a dead peer is noticed within a minute
         ws_ping_timeout=30.0,
+        # Compressing terminal output costs more server CPU than it saves on a LAN;
+        # flow control already keeps a slow link from being flooded.
+        ws_per_message_deflate=False,
         lifespan="on",
         log_config=None,
         access_log=False,
