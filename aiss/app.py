@@ -22,6 +22,7 @@ from .auth.sealing import Sealer
 from .documents.tree import build_documents
 from .embedding.tree import build_embeddings
 from .errors import AissError, error_response, from_http_status
+from .gateway.server import SshGateway, build_gateway
 from .llm.providers import Providers
 from .mcp.contexts import Contexts
 from .mcp.server import McpEndpoint
@@ -84,6 +85,7 @@ def create_app(
     while serving.
     """
     stores = users = embeddings = documents = terminals = None
+    gateway: SshGateway | None = None
     if subtrees is None:
         if runs(settings.role, "stores"):
             stores = build_stores(settings)
@@ -97,6 +99,9 @@ def create_app(
             terminals = build_terminals(settings, stores)
         parts = (stores, embeddings, users, documents, terminals)
         subtrees = [part.tree for part in parts if part is not None]
+        if users and terminals and settings.ssh_port and runs(settings.role, "ssh_gateway"):
+            gateway_tree, gateway = build_gateway(settings, users, terminals.terminals)
+            subtrees.append(gateway_tree)
     root = build_tree(settings, subtrees)
     extra = [service.metric_families for service in (embeddings.services() if embeddings else [])]
     if terminals is not None:
@@ -131,6 +136,8 @@ def create_app(
             )
             rag = Answerer(library, llm, settings) if library and llm else None
             contexts = Contexts(areas) if areas else None
+            if gateway is not None:
+                gateway.answerer = rag
             state = AppState(
                 settings,
                 root,

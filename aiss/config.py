@@ -224,6 +224,7 @@ class Settings:
     embed_truncate: bool = True
     hf_cache: Path = Path("~/.cache/huggingface/hub")
     terminal_shell: str = "/bin/bash"
+    ssh_port: int = 2222  # 0: no SSH gateway
     terminal_local: str = "all"  # who may open a local shell: all | admin | none
     terminal_max_sessions: int = 200
     terminal_max_per_user: int = 10
@@ -338,6 +339,7 @@ class Settings:
             embed_max_inputs=r.integer("AISS_EMBED_MAX_INPUTS", 2048, 1, 1_000_000),
             embed_truncate=r.parsed("AISS_EMBED_TRUNCATE", parse_bool, "true"),
             terminal_shell=r.text("AISS_TERMINAL_SHELL", "/bin/bash"),
+            ssh_port=r.integer("AISS_SSH_PORT", 2222, 0, 65535),
             terminal_local=r.choice("AISS_TERMINAL_LOCAL", ("all", "admin", "none"), "all"),
             terminal_max_sessions=r.integer("AISS_TERMINAL_MAX_SESSIONS", 200, 1, 100_000),
             terminal_max_per_user=r.integer("AISS_TERMINAL_MAX_PER_USER", 10, 1, 10_000),

@@ -94,6 +94,7 @@ class CommandLog:
     def __init__(self, done: Callable[[Command], None], *, heuristic: bool) -> None:
         self.done = done
         self.heuristic = heuristic
+        self.last: Command | None = None
         self.cwd = ""
         self._running: _Running | None = None
         self._bytes = 0
@@ -155,16 +156,15 @@ class CommandLog:
         running, self._running = self._running, None
         if running is None or not running.line:
             return
-        self.done(
-            Command(
-                command=running.line[:4000],
-                cwd=self.cwd,
-                started_at=running.started_at,
-                ended_at=time.time(),
-                exit_code=exit_code,
-                output=running.excerpt(self._bytes),
-            )
+        self.last = Command(
+            command=running.line[:4000],
+            cwd=self.cwd,
+            started_at=running.started_at,
+            ended_at=time.time(),
+            exit_code=exit_code,
+            output=running.excerpt(self._bytes),
         )
+        self.done(self.last)
 
     # -- the prompt heuristic ----------------------------------------------------------
 

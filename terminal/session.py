@@ -74,6 +74,10 @@ class Viewer:
     replay_done_at: float | None = None
     wake: anyio.Event = field(default_factory=anyio.Event)
     closed: bool = False
+    can_drive: bool = False  # set for drivers: a demoted one drives again when free
+
+    def __post_init__(self) -> None:
+        self.can_drive = self.can_drive or self.role == "driver"
 
     @property
     def unacked(self) -> int:
@@ -229,10 +233,25 @@ class TerminalSession(Service):
         finally:
             viewer.closed = True
             self.viewers.remove(viewer)
+            if viewer.role == "driver":
+                with anyio.CancelScope(shield=True):
+                    await self._hand_over()
             self._regulate()
             if not self.viewers and self.state == "connected":
                 with anyio.CancelScope(shield=True):
                     await self._set_state("detached")
+
+    async def _hand_over(self) -> None:
+        """The driver left: the latest viewer that drove before drives again."""
+        for other in reversed(self.viewers):
+            if other.can_drive and not other.closed:
+                other.role = "driver"
+                try:
+                    await other.send(frames.status(type="role", role="driver"))
+                except Exception:  # its own bridge notices a dead peer
+                    other.closed = True
+                    continue
+                return
 
     async def _send_loop(self, viewer: Viewer) -> None:
         replaying = True

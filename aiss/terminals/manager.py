@@ -117,6 +117,7 @@ class Terminals:
             max_lifetime=settings.terminal_max_lifetime,
         )
         self.recorders: dict[str, Recorder] = {}
+        self.logs: dict[str, CommandLog] = {}
         # Work for the janitor: sessions that ended, commands to store.
         self._ended: deque[str] = deque()
         self._commands: deque[tuple[str, str, str, Command]] = deque(maxlen=10_000)
@@ -191,6 +192,7 @@ class Terminals:
             self._commands.append((session_id, principal.user_id, host, command))
             self._wake()
 
+        log = CommandLog(done, heuristic=heuristic)
         session = TerminalSession(
             session_id,
             principal.user_id,
@@ -198,12 +200,13 @@ class Terminals:
             cols=cols,
             rows=rows,
             policy=self.policy,
-            sinks=[recorder, CommandLog(done, heuristic=heuristic)],
+            sinks=[recorder, log],
             tasks=[recorder.run],
             on_state=self._on_state,
         )
         self.sessions[session_id] = session
         self.recorders[session_id] = recorder
+        self.logs[session_id] = log
         try:
             await self.supervisor.start_child(session)
         except Exception:
@@ -376,6 +379,7 @@ class Terminals:
                 session_id = self._ended.popleft()
                 session = self.sessions.pop(session_id, None)
                 self.recorders.pop(session_id, None)
+                self.logs.pop(session_id, None)
                 if session is not None:
                     await self.supervisor.terminate_child(session.name)
             while self._commands:
@@ -417,6 +421,10 @@ class Terminals:
         ):
             raise NotFound("no such terminal session")
         return found
+
+    def last_command(self, session_id: str) -> Command | None:
+        log = self.logs.get(session_id)
+        return log.last if log else None
 
     def live(self, session_id: str) -> TerminalSession:
         session = self.sessions.get(session_id)

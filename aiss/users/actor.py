@@ -34,6 +34,8 @@ from .messages import (
     DeleteSshKey,
     DeleteUser,
     FindUser,
+    GatewayKey,
+    GatewayLogin,
     GetUser,
     ListApiKeys,
     ListSshKeys,
@@ -116,6 +118,10 @@ class UsersActor(Actor[UsersMessage]):
                 return await self._login_start(username, client)
             case LoginFinish(username, user_id, client):
                 return await self._login_finish(username, user_id, client)
+            case GatewayLogin(username, user_id, client):
+                return await self._gateway_login(username, user_id, client)
+            case GatewayKey(username, fingerprint, client):
+                return await self._gateway_key(username, fingerprint, client)
             case Refresh(token, client):
                 return await self._refresh(token, client)
             case Logout(token, client):
@@ -314,6 +320,30 @@ class UsersActor(Actor[UsersMessage]):
         await self._audit("login_ok", user_id=user_id, username=user.username, client=client)
         return await self._issue(user, family=uuid.uuid4().hex)
 
+    async def _gateway_login(self, username: str, user_id: str, client: str) -> Principal:
+        user = await self._cached(user_id) if user_id else None
+        if user is None or not user.active:
+            await self._audit("ssh_login_failed", username=username, client=client)
+            raise Unauthorized("wrong username or password")
+        self.limiter.clear(f"user:{user.username}")
+        await self._audit("ssh_login_ok", user_id=user_id, username=user.username, client=client)
+        return _principal(user, "ssh")
+
+    async def _gateway_key(self, username: str, fingerprint: str, client: str) -> Principal:
+        now = self.clock()
+        keys = (f"user:{username.lower()}", f"client:{client}")
+        wait = max(self.limiter.retry_after(key, now) for key in keys)
+        if wait:
+            raise TooManyRequests("too many login attempts; wait before trying again", wait)
+        key = await SshKey.find_one(SshKey.fingerprint == fingerprint)
+        user = await self._cached(key.user_id) if key else None
+        if user is None or not user.active or user.username != username.lower():
+            raise Unauthorized("not a key of this user")
+        await self._audit(
+            "ssh_login_ok", user_id=str(user.id), username=user.username, client=client
+        )
+        return _principal(user, "ssh")
+
     async def _issue(self, user: User, family: str) -> TokenPair:
         user_id = str(user.id)
         access, _ = self.tokens.issue("access", user_id, version=user.token_version, role=user.role)
@@ -360,7 +390,7 @@ class UsersActor(Actor[UsersMessage]):
         user = await self._cached(claims.user_id)
         if user is None or not user.active or user.token_version != claims.version:
             raise Unauthorized("token revoked")
-        return _principal(user, "token")
+        return _principal(user, "ssh")
 
     async def _resolve_api_key(self, key: str) -> Principal:
         lookup = parse_api_key(key)

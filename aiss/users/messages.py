@@ -36,6 +36,24 @@ class LoginFinish(Request[TokenPair]):
 
 
 @dataclass(frozen=True)
+class GatewayLogin(Request[Principal]):
+    """An SSH login's second step: like LoginFinish, but a principal instead of tokens."""
+
+    username: str
+    user_id: str  # "" when the password did not match
+    client: str
+
+
+@dataclass(frozen=True)
+class GatewayKey(Request[Principal]):
+    """An SSH public-key login: the key's fingerprint must be one of the user's keys."""
+
+    username: str
+    fingerprint: str
+    client: str
+
+
+@dataclass(frozen=True)
 class Refresh(Request[TokenPair]):
     refresh_token: str
     client: str
@@ -153,6 +171,8 @@ class DeleteSshKey(Request[None]):
 UsersMessage = (
     LoginStart
     | LoginFinish
+    | GatewayLogin
+    | GatewayKey
     | Refresh
     | Logout
     | ResolveToken

@@ -106,7 +106,7 @@ class Principal:
     username: str
     role: str
     permissions: tuple[AreaPermission, ...]
-    via: Literal["token", "api_key"]
+    via: Literal["token", "api_key", "ssh"]
 
     @property
     def is_admin(self) -> bool:

@@ -13,4 +13,4 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def settings(tmp_path: object) -> Settings:
-    return Settings.from_env({"AISS_DATA_DIR": str(tmp_path)}, env_file=None)
+    return Settings.from_env({"AISS_DATA_DIR": str(tmp_path), "AISS_SSH_PORT": "0"}, env_file=None)

@@ -131,7 +131,11 @@ async def test_request_ids_are_kept_when_sane_and_replaced_otherwise(
 
 async def test_cors_allows_only_the_configured_origins(tmp_path: object) -> None:
     settings = Settings.from_env(
-        {"AISS_DATA_DIR": str(tmp_path), "CORS_ALLOWED_ORIGINS": "https://ok.example"},
+        {
+            "AISS_DATA_DIR": str(tmp_path),
+            "CORS_ALLOWED_ORIGINS": "https://ok.example",
+            "AISS_SSH_PORT": "0",
+        },
         env_file=None,
     )
     preflight = {"Access-Control-Request-Method": "GET"}

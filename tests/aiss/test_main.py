@@ -29,6 +29,7 @@ def start(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[str]:
         "HOME": str(tmp_path),
         "AISS_DATA_DIR": str(tmp_path / "data"),
         "AISS_SHUTDOWN_TIMEOUT": "5s",
+        "AISS_SSH_PORT": str(free_port()),
         **env,
     }
     return subprocess.Popen(

@@ -28,6 +28,7 @@ def app_settings(data: Path, **env: str) -> Settings:
             "AISS_ARGON2_TIME_COST": "1",
             "AISS_ARGON2_MEMORY": "8MiB",
             "AISS_LOGIN_RATE_LIMIT": "10000/1m",
+            "AISS_SSH_PORT": "0",  # the gateway's tests choose a port
             **env,
         },
         env_file=None,

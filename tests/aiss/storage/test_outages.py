@@ -101,6 +101,7 @@ async def test_ready_names_the_unreachable_store_until_it_returns(
     settings = Settings.from_env(
         {
             "AISS_DATA_DIR": str(harness.data / "app"),
+            "AISS_SSH_PORT": "0",
             "MONGODB_URI": mongo_server.uri,
             "AISS_S3_ENDPOINT": s3_server.endpoint,
             "MINIO_ROOT_USER": key,

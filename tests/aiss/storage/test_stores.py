@@ -34,7 +34,9 @@ async def healthy(stores: Stores) -> None:
 
 
 async def test_embedded_stores_keep_their_data_across_restarts(tmp_path: Path) -> None:
-    settings = Settings.from_env({"AISS_DATA_DIR": str(tmp_path)}, env_file=None)
+    settings = Settings.from_env(
+        {"AISS_DATA_DIR": str(tmp_path), "AISS_SSH_PORT": "0"}, env_file=None
+    )
     point = Point(str(uuid.uuid4()), [1.0, 0.0, 0.0], {"owner_id": "u1", "scope": "personal"})
 
     app = create_app(settings)

@@ -1,0 +1,1 @@
+"""The SSH gateway: terminal sessions over `ssh`."""
