@@ -138,6 +138,8 @@ def create_app(
             contexts = Contexts(areas) if areas else None
             if gateway is not None:
                 gateway.answerer = rag
+            if terminals is not None:
+                terminals.terminals.library = library
             state = AppState(
                 settings,
                 root,

@@ -9,15 +9,18 @@ closes the socket with its code (1003, or 1009 for one too large).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.abc
 from starlette.websockets import WebSocketState
 
 from . import frames
 from .session import Viewer
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from starlette.websockets import WebSocket
 
     from .session import Role, TerminalSession
@@ -25,7 +28,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger("aiss.terminal")
 
 
-async def bridge(websocket: WebSocket, session: TerminalSession, user_id: str, role: Role) -> None:
+async def bridge(
+    websocket: WebSocket,
+    session: TerminalSession,
+    user_id: str,
+    role: Role,
+    on_query: Callable[[str, bool], Awaitable[dict[str, Any]]] | None = None,
+) -> None:
+    """Serve one viewer; `on_query` answers QUERY frames (to this viewer only)."""
     closing: list[int] = []
 
     async def send(frame: bytes) -> None:
@@ -43,7 +53,16 @@ async def bridge(websocket: WebSocket, session: TerminalSession, user_id: str, r
         closing.append(1000)
         scope.cancel()  # the session ended and its viewer has been told
 
-    async def inbound(scope: anyio.CancelScope) -> None:
+    async def answer(
+        question: str,
+        attach: bool,
+    ) -> None:
+        if on_query is None:
+            await send(frames.status(type="answer", error="questions are not answered here"))
+            return
+        await send(frames.status(type="answer", **await on_query(question, attach)))
+
+    async def inbound(scope: anyio.CancelScope, tg: anyio.abc.TaskGroup) -> None:
         told_read_only = False
         while True:
             message = await websocket.receive()
@@ -66,6 +85,8 @@ async def bridge(websocket: WebSocket, session: TerminalSession, user_id: str, r
                 session.resize(viewer, frame.cols, frame.rows)
             elif isinstance(frame, frames.Ack):
                 session.ack(viewer, frame.bytes)
+            elif isinstance(frame, frames.Query):
+                tg.start_soon(answer, frame.question, frame.attach_last_command)
         viewer.closed = True
         viewer.nudge()
         scope.cancel()
@@ -73,7 +94,7 @@ async def bridge(websocket: WebSocket, session: TerminalSession, user_id: str, r
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(outbound, tg.cancel_scope)
-            tg.start_soon(inbound, tg.cancel_scope)
+            tg.start_soon(inbound, tg.cancel_scope, tg)
     finally:
         viewer.closed = True
         if websocket.application_state is WebSocketState.CONNECTED:

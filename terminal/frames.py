@@ -1,9 +1,9 @@
 """The terminal WebSocket protocol: binary frames whose first byte is the type.
 
 Client to server: INPUT (raw bytes), RESIZE (JSON {cols, rows}), ACK (JSON
-{bytes}). Server to client: OUTPUT (raw bytes), STATUS (JSON). Unknown types
-are ignored, so both sides can grow. docs/terminal-protocol.md is the
-reference.
+{bytes}), QUERY (JSON {question, attach_last_command}). Server to client:
+OUTPUT (raw bytes), STATUS (JSON). Unknown types are ignored, so both sides
+can grow. docs/terminal-protocol.md is the reference.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Final
 INPUT: Final = 0x00
 RESIZE: Final = 0x01
 ACK: Final = 0x02
-QUERY: Final = 0x03  # reserved for asking a question from the terminal
+QUERY: Final = 0x03  # a question, answered to this viewer only
 
 OUTPUT: Final = 0x00
 STATUS: Final = 0x01
@@ -50,11 +50,17 @@ class Ack:
 
 
 @dataclass(frozen=True, slots=True)
+class Query:
+    question: str
+    attach_last_command: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     kind: int
 
 
-Frame = Input | Resize | Ack | Unknown
+Frame = Input | Resize | Ack | Query | Unknown
 
 
 def _json(payload: bytes) -> dict[str, Any]:
@@ -89,6 +95,15 @@ def decode(frame: bytes) -> Frame:
         )
     if kind == ACK:
         return Ack(_int(_json(payload).get("bytes"), 0, 1 << 40, "bytes"))
+    if kind == QUERY:
+        body = _json(payload)
+        question = body.get("question")
+        if not isinstance(question, str) or not 1 <= len(question.strip()) <= 4000:
+            raise FrameError("question must be text of 1 to 4000 characters")
+        attach = body.get("attach_last_command", False)
+        if not isinstance(attach, bool):
+            raise FrameError("attach_last_command must be true or false")
+        return Query(question.strip(), attach)
     return Unknown(kind)
 
 
@@ -106,6 +121,11 @@ def input_frame(data: bytes) -> bytes:
 
 def resize_frame(cols: int, rows: int) -> bytes:
     return bytes([RESIZE]) + json.dumps({"cols": cols, "rows": rows}).encode()
+
+
+def query_frame(question: str, attach_last_command: bool = False) -> bytes:
+    body = {"question": question, "attach_last_command": attach_last_command}
+    return bytes([QUERY]) + json.dumps(body).encode()
 
 
 def ack_frame(count: int) -> bytes:

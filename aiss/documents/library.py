@@ -51,6 +51,7 @@ class Upload:
     tags: list[str]
     scope: str
     area_id: str
+    link: str = ""
 
 
 CITED_SECONDS = 5.0
@@ -67,8 +68,10 @@ class Cited:
     scope: str
     area_id: str
     tags: tuple[str, ...]
+    link: str = ""
 
     FIELDS: ClassVar[dict[str, int]] = {
+        "link": 1,
         "title": 1,
         "owner_id": 1,
         "scope": 1,
@@ -143,6 +146,7 @@ class Library:
             size=size,
             sha256=sha256,
             blob_key=key,
+            link=meta.link,
         )
         try:
             with self.stores.mongo.breaker.guard():
@@ -377,6 +381,7 @@ class Library:
                     d["scope"],
                     d.get("area_id", ""),
                     tuple(d.get("tags", ())),
+                    d.get("link", ""),
                 )
                 docs[cited.id] = cited
                 self._cache[cited.id] = (now + CITED_SECONDS, cited)

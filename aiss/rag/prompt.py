@@ -32,6 +32,7 @@ def sources_of(hits: list[Hit], limit: int, threshold: float = MIN_SCORE) -> lis
                 "page": hit.page or None,
                 "snippet": hit.text[:SNIPPET],
                 "score": hit.score,
+                "link": hit.document.link or None,
                 "text": hit.text,
             }
         )

@@ -53,6 +53,9 @@ class Source(BaseModel):
     page: int | None
     snippet: str
     score: float
+    link: str | None = Field(
+        default=None, description="where the passage came from (a terminal recording at its time)"
+    )
 
 
 class RagOut(BaseModel):

@@ -19,6 +19,7 @@ from ..errors import AissError, NotFound, ValidationFailed, error_response
 from ..state import app_state, served
 from ..storage.models import KnownHost, TerminalCommand
 from ..terminals.manager import LocalTarget, SshTarget
+from ..terminals.query import ask
 from ..terminals.tree import purge
 from ..users.views import iso
 
@@ -57,6 +58,10 @@ class SessionIn(BaseModel):
     rows: int = Field(default=24, ge=1, le=500)
     term: str = Field(default="xterm-256color", pattern=TERM)
     title: str = Field(default="", max_length=200)
+    index_commands: bool = Field(
+        default=False,
+        description="make the command log (secrets redacted) part of your personal knowledge",
+    )
 
 
 class SessionView(BaseModel):
@@ -70,6 +75,7 @@ class SessionView(BaseModel):
     title: str
     tags: list[str]
     shared_with: list[str]
+    index_commands: bool
     bytes_in: int
     bytes_out: int
     exit_code: int | None
@@ -91,6 +97,7 @@ class SessionView(BaseModel):
             title=r.title,
             tags=r.tags,
             shared_with=r.shared_with,
+            index_commands=r.index_commands,
             bytes_in=r.bytes_in,
             bytes_out=r.bytes_out,
             exit_code=r.exit_code if r.exit_code >= 0 else None,
@@ -123,6 +130,7 @@ class SessionChange(BaseModel):
     shared_with: list[Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]] | None = Field(
         default=None, max_length=50, description="user ids who may observe (read-only)"
     )
+    index_commands: bool | None = None
 
 
 class TicketIn(BaseModel):
@@ -228,7 +236,13 @@ async def create_session(request: Request, body: SessionIn, principal: Principal
         credentials = Credentials(t.username, t.password, t.private_key, t.passphrase)
         target = SshTarget(t.host, t.port, credentials, t.save_credentials)
     record = await terminals(request).open(
-        principal, target, cols=body.cols, rows=body.rows, term=body.term, title=body.title
+        principal,
+        target,
+        cols=body.cols,
+        rows=body.rows,
+        term=body.term,
+        title=body.title,
+        index_commands=body.index_commands,
     )
     view = SessionView.of(record)
     return Response(view.model_dump_json(), status_code=201, media_type="application/json")
@@ -456,8 +470,21 @@ async def stream(websocket: WebSocket) -> None:
     role = ticket.role
     if websocket.query_params.get("role") == "observer":
         role = "observer"
+    answerer = state.rag
+
+    async def on_query(question: str, attach: bool) -> dict[str, Any]:
+        last = manager.last_command(session_id) if attach else None
+        result = await ask(answerer, ticket.principal, question, last)
+        return {
+            "answer": result.answer,
+            "sources": result.sources,
+            "mode": result.mode,
+            "error": result.error or None,
+            "text": result.screen().decode(),
+        }
+
     await websocket.accept()
-    await bridge(websocket, session, ticket.user_id, role)
+    await bridge(websocket, session, ticket.user_id, role, on_query)
 
 
 def routes() -> list[Route | WebSocketRoute]:

@@ -162,6 +162,7 @@ class StoredDocument(Document):
     title: str
     description: str = ""
     tags: list[str] = Field(default_factory=list)
+    link: str = ""  # where the text came from, when AISS made it (a terminal recording)
     filename: str
     media_type: str
     size: int
@@ -317,6 +318,7 @@ class TerminalSessionRecord(Document):
     title: str = ""
     tags: list[str] = Field(default_factory=list)
     shared_with: list[str] = Field(default_factory=list)  # user ids who may observe
+    index_commands: bool = False  # its command log becomes the owner's knowledge
     node: str = ""
     bytes_in: int = 0
     bytes_out: int = 0

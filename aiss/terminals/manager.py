@@ -7,6 +7,7 @@ its owner, to the users it is shared with (as observers) and to administrators.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import secrets
@@ -36,6 +37,7 @@ from terminal.ssh import (
     verify,
 )
 
+from ..documents.library import Upload
 from ..errors import (
     BadRequest,
     Forbidden,
@@ -47,6 +49,7 @@ from ..errors import (
     ValidationFailed,
 )
 from ..storage.models import KnownHost, SshCredential, TerminalCommand, TerminalSessionRecord
+from .redact import redact
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
 
     from ..auth.sealing import Sealer
     from ..config import Settings
+    from ..documents.library import Library
     from ..storage.stores import Stores
     from ..users.views import Principal
 
@@ -81,9 +85,13 @@ class SshTarget:
 @dataclass(frozen=True)
 class Ticket:
     session_id: str
-    user_id: str
+    principal: Principal
     role: Role
     expires: float
+
+    @property
+    def user_id(self) -> str:
+        return self.principal.user_id
 
 
 def allowed_shells() -> set[str]:
@@ -118,6 +126,9 @@ class Terminals:
         )
         self.recorders: dict[str, Recorder] = {}
         self.logs: dict[str, CommandLog] = {}
+        # Sessions whose commands become their owner's knowledge, and what that needs.
+        self.indexed: dict[str, tuple[Principal, float]] = {}
+        self.library: Library | None = None  # set by the lifespan once built
         # Work for the janitor: sessions that ended, commands to store.
         self._ended: deque[str] = deque()
         self._commands: deque[tuple[str, str, str, Command]] = deque(maxlen=10_000)
@@ -156,6 +167,7 @@ class Terminals:
         rows: int,
         term: str,
         title: str = "",
+        index_commands: bool = False,
     ) -> TerminalSessionRecord:
         mine = sum(1 for s in self.sessions.values() if s.owner_id == principal.user_id)
         if mine >= self.settings.terminal_max_per_user:
@@ -175,6 +187,7 @@ class Terminals:
             term=term,
             title=title,
             node=self.node,
+            index_commands=index_commands,
         )
         with self.stores.mongo.breaker.guard():
             await record.insert()
@@ -207,6 +220,8 @@ class Terminals:
         self.sessions[session_id] = session
         self.recorders[session_id] = recorder
         self.logs[session_id] = log
+        if index_commands:
+            self.indexed[session_id] = (principal, record.created_at)
         try:
             await self.supervisor.start_child(session)
         except Exception:
@@ -380,6 +395,7 @@ class Terminals:
                 session = self.sessions.pop(session_id, None)
                 self.recorders.pop(session_id, None)
                 self.logs.pop(session_id, None)
+                self.indexed.pop(session_id, None)
                 if session is not None:
                     await self.supervisor.terminate_child(session.name)
             while self._commands:
@@ -405,6 +421,33 @@ class Terminals:
                 await entry.insert()
         except Exception:
             logger.warning("command not stored", exc_info=True)
+        indexed = self.indexed.get(session_id)
+        if indexed is not None and self.library is not None:
+            try:
+                await self._learn(session_id, host, command, *indexed)
+            except Exception:
+                logger.warning("command not indexed", exc_info=True)
+
+    async def _learn(
+        self, session_id: str, host: str, command: Command, owner: Principal, began: float
+    ) -> None:
+        """The command, redacted, as a personal document citing the recording at its time."""
+        assert self.library is not None
+        code = "unknown" if command.exit_code is None else str(command.exit_code)
+        text = redact(
+            f"$ {command.command}\n\nHost: {host}\nDirectory: {command.cwd or '?'}\n"
+            f"Exit code: {code}\n\nOutput:\n{command.output}\n"
+        )
+        at = max(0.0, command.started_at - began)
+        meta = Upload(
+            title=redact(f"$ {command.command}")[:200],
+            description=f"a command run in terminal session {session_id}",
+            tags=["terminal"],
+            scope="personal",
+            area_id="",
+            link=f"/api/v1/terminal/sessions/{session_id}/recording?t={at:.1f}",
+        )
+        await self.library.upload(owner, meta, io.BytesIO(text.encode()), "command.txt")
 
     # -- reading -------------------------------------------------------------------------
 
@@ -452,6 +495,11 @@ class Terminals:
         record = await self.record(principal, session_id)
         if record.owner_id != principal.user_id and not principal.is_admin:
             raise Forbidden("only the session's owner may change it")
+        if "index_commands" in fields:
+            if fields["index_commands"]:
+                self.indexed[session_id] = (principal, record.created_at)
+            else:
+                self.indexed.pop(session_id, None)
         if "cols" in fields or "rows" in fields:
             cols, rows = fields.pop("cols", record.cols), fields.pop("rows", record.rows)
             self.live(session_id).resize(None, cols, rows)
@@ -483,7 +531,7 @@ class Terminals:
             role = "observer"  # shared with you, or you are an administrator: watch only
         now = time.monotonic()
         self.tickets = {k: t for k, t in self.tickets.items() if t.expires > now}
-        ticket = Ticket(session_id, principal.user_id, role, now + TICKET_SECONDS)
+        ticket = Ticket(session_id, principal, role, now + TICKET_SECONDS)
         token = secrets.token_urlsafe(24)
         self.tickets[token] = ticket
         return token, ticket

@@ -32,6 +32,13 @@ def test_input_and_ack_round_trip(data: bytes) -> None:
     assert frames.decode(frames.ack_frame(len(data))) == frames.Ack(len(data))
 
 
+@given(st.text(min_size=1, max_size=200).filter(lambda q: q.strip()), st.booleans())
+def test_query_round_trips(question: str, attach: bool) -> None:
+    assert frames.decode(frames.query_frame(question, attach)) == frames.Query(
+        question.strip(), attach
+    )
+
+
 @given(st.integers(4, 255), st.binary(max_size=100))
 def test_unknown_types_are_ignored_not_errors(kind: int, payload: bytes) -> None:
     assert frames.decode(bytes([kind]) + payload) == frames.Unknown(kind)

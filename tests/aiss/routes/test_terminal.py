@@ -17,10 +17,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
+from terminal import frames
 from terminal.pty import session_members
 
 from .terminal_client import attached, open_local, ticket
-from .test_documents import user
+from .test_documents import ready, upload, user
 
 if TYPE_CHECKING:
     from .conftest import Api
@@ -329,3 +330,65 @@ async def test_ended_sessions_and_old_commands_are_purged(api: Api) -> None:
     assert (await api.call("GET", one, token)).status_code == 404
     assert (await api.call("GET", f"{one}/recording", token)).status_code == 404
     assert (await api.call("GET", "/terminal/commands", token)).json()["items"] == []
+
+
+async def test_a_question_from_the_terminal_is_answered_to_that_viewer_only(api: Api) -> None:
+    admin = await api.token()
+    owner, token = await user(api, admin)
+    fact = b"The nightly backup of the wiki runs at 02:30 and keeps fourteen copies."
+    document = (await upload(api, token, fact, "backup.txt")).json()
+    await ready(api, token, document["id"])
+    session = await open_local(api, token)
+    await api.call(
+        "PATCH", f"/terminal/sessions/{session['id']}", token, json={"shared_with": [owner["id"]]}
+    )
+    async with (
+        attached(api, token, session["id"]) as driver,
+        attached(api, token, session["id"], role="observer") as observer,
+    ):
+        await driver.status("replay-end")
+        await driver.type(b"ls /nonexistent-dir\r")
+        await driver.expect(rb"No such file")
+        await driver.pump(0.5)  # the command is logged once its prompt is back
+        await driver.ws.send(frames.query_frame("How many copies does the wiki backup keep?", True))
+        answer = await driver.status("answer", seconds=20)
+        assert answer["mode"] == "extractive" and "fourteen copies" in answer["answer"]
+        assert answer["sources"][0]["document_id"] == document["id"]
+        assert "Sources:" in answer["text"]
+        await observer.pump(0.5)
+        assert all(s.get("type") != "answer" for s in observer.statuses)
+        assert b"wiki backup" not in driver.output  # nothing was typed into the shell
+    await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+async def test_opted_in_command_logs_become_redacted_knowledge(api: Api) -> None:
+    _, token = await user(api, await api.token())
+    secret = "Zq8vK2mP9xR4tW7yB3nD6fH1jL5sA0cE"
+    plain = await open_local(api, token)
+    learning = await open_local(api, token, index_commands=True)
+    for session in (plain, learning):
+        async with attached(api, token, session["id"]) as term:
+            await term.status("replay-end")
+            typed = f"export DEPLOY_TOKEN={secret}; echo release-42 went to the orchard cluster"
+            await term.type(typed.encode() + b"\r")
+            await term.expect(rb"release-42 went")
+            await term.pump(0.5)
+    with anyio.fail_after(30):
+        while True:
+            docs = (await api.call("GET", "/documents", token)).json()["items"]
+            if docs and all(d["status"] == "ready" for d in docs):
+                break
+            await anyio.sleep(0.2)
+    assert len(docs) == 1  # only the session that opted in
+    assert docs[0]["title"].startswith("$ export DEPLOY_TOKEN=[REDACTED]")
+    chunks = (await api.call("GET", f"/documents/{docs[0]['id']}/chunks", token)).json()
+    text = " ".join(c["text"] for c in chunks["items"])
+    assert secret not in text and "orchard cluster" in text and "Exit code: 0" in text
+    answer = await api.call(
+        "POST", "/rag/query", token, json={"question": "Which cluster did release-42 go to?"}
+    )
+    source = answer.json()["sources"][0]
+    assert source["document_id"] == docs[0]["id"]
+    assert source["link"].startswith(f"/api/v1/terminal/sessions/{learning['id']}/recording?t=")
+    for session in (plain, learning):
+        await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
