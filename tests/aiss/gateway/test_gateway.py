@@ -12,6 +12,7 @@ import asyncssh
 import pytest
 
 from aiss.app import create_app
+from aiss.storage.models import AuthEvent
 from terminal.pty import LocalPty
 
 from ...servers import free_port, serving
@@ -219,3 +220,40 @@ async def test_the_host_key_stays_the_same(gateway: tuple[Api, int]) -> None:
     again = await asyncssh.get_server_host_key("127.0.0.1", port)
     assert first is not None and again is not None
     assert first.export_public_key() == again.export_public_key()
+
+
+async def test_ssh_logins_are_limited_like_http_logins(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    port = free_port()
+    settings = app_settings(
+        tmp_path_factory.mktemp("limited"), AISS_SSH_PORT=str(port), AISS_LOGIN_RATE_LIMIT="6/1m"
+    )
+    async with serving(create_app(settings)) as http:
+        api = Api(http)
+        person, _ = await user(api, await api.token())
+
+        async def attempt(password: str) -> bool:
+            try:
+                async with asyncssh.connect(
+                    "127.0.0.1",
+                    port,
+                    username=person["username"],
+                    password=password,
+                    known_hosts=None,
+                    client_keys=None,
+                    preferred_auth="password",
+                ):
+                    return True
+            except asyncssh.PermissionDenied:
+                return False
+
+        # Two HTTP logins made the user; the limit counts per client address too.
+        assert not await attempt("wrong-1")
+        assert not await attempt("wrong-2")
+        assert await attempt(STRONG)  # the fifth attempt from here: allowed, and right
+        for _ in range(3):
+            await attempt("wrong-again")
+        assert not await attempt(STRONG)  # over the limit: even the right password waits
+        events = await AuthEvent.find(AuthEvent.kind == "login_limited").to_list()
+        assert events
