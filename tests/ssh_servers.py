@@ -73,6 +73,17 @@ class _Server(asyncssh.SSHServer):
         return username == USER and password == PASSWORD
 
 
+def _described(
+    port: int, host: asyncssh.SSHKey, plain: asyncssh.SSHKey, locked: asyncssh.SSHKey
+) -> SshServer:
+    return SshServer(
+        port,
+        host.export_public_key().decode().strip(),
+        plain.export_private_key().decode(),
+        locked.export_private_key(passphrase="open-sesame").decode(),
+    )
+
+
 def _keys() -> tuple[asyncssh.SSHKey, asyncssh.SSHKey]:
     return asyncssh.generate_private_key("ssh-ed25519"), asyncssh.generate_private_key(
         "ssh-ed25519"
@@ -98,12 +109,7 @@ async def asyncssh_server() -> AsyncIterator[SshServer]:
         encoding="utf-8",
     )
     try:
-        yield SshServer(
-            port,
-            host.export_public_key().decode().strip(),
-            plain.export_private_key().decode(),
-            locked.export_private_key(passphrase="open-sesame").decode(),
-        )
+        yield _described(port, host, plain, locked)
     finally:
         acceptor.close()
         await acceptor.wait_closed()
@@ -151,12 +157,7 @@ async def openssh_server(root: Path) -> AsyncIterator[SshServer]:
                 except OSError:
                     assert process.returncode is None, "sshd exited"
                     await anyio.sleep(0.05)
-        yield SshServer(
-            port,
-            host.export_public_key().decode().strip(),
-            plain.export_private_key().decode(),
-            locked.export_private_key(passphrase="open-sesame").decode(),
-        )
+        yield _described(port, host, plain, locked)
     finally:
         with anyio.CancelScope(shield=True):
             process.terminate()

@@ -27,29 +27,18 @@ from terminal.commands import BASH_INTEGRATION, Command, CommandLog
 from terminal.pty import Limits, LocalPty, environment
 from terminal.recorder import Recorder
 from terminal.session import Policy, TerminalSession
-from terminal.ssh import (
-    Credentials,
-    HostKey,
-    HostKeyProblem,
-    SshFailed,
-    SshProgram,
-    host_key,
-    verify,
-)
 
 from ..documents.library import Upload
 from ..errors import (
-    BadRequest,
     Forbidden,
-    HostKeyChanged,
-    HostKeyUnknown,
     NotFound,
     TooManyRequests,
     Unauthorized,
     ValidationFailed,
 )
-from ..storage.models import KnownHost, SshCredential, TerminalCommand, TerminalSessionRecord
+from ..storage.models import TerminalCommand, TerminalSessionRecord
 from .redact import redact
+from .targets import SshTargets
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -57,6 +46,7 @@ if TYPE_CHECKING:
     from prometheus_client import Metric
 
     from terminal.session import Program
+    from terminal.ssh import Credentials
 
     from ..auth.sealing import Sealer
     from ..config import Settings
@@ -107,6 +97,7 @@ class Terminals:
         self.settings = settings
         self.stores = stores
         self.sealer = sealer
+        self.targets = SshTargets(stores, sealer)
         self.supervisor = DynamicSupervisor(
             "sessions",
             [],
@@ -177,7 +168,7 @@ class Terminals:
             opener, described, heuristic = self._local(principal, target, cols, rows, term)
             host = "local"
         else:
-            opener, described = await self._ssh(principal, target, cols, rows, term)
+            opener, described = await self.targets.prepare(principal, target, cols, rows, term)
             heuristic, host = True, target.host
         record = TerminalSessionRecord(
             owner_id=principal.user_id,
@@ -269,87 +260,6 @@ class Terminals:
             return LocalPty.spawn(argv, cwd=home, env=env, cols=cols, rows=rows, limits=Limits())
 
         return opener, {"type": "local", "shell": shell}, not bash
-
-    async def _ssh(
-        self, principal: Principal, target: SshTarget, cols: int, rows: int, term: str
-    ) -> tuple[Any, dict[str, Any]]:
-        credentials = target.credentials
-        if credentials.password is None and credentials.private_key is None:
-            credentials = await self._saved(principal, target)
-        try:
-            seen = await host_key(target.host, target.port)
-            verify(seen, await self._known(principal, target.host, target.port))
-        except HostKeyProblem as problem:
-            raise _host_key_error(problem) from None
-        except SshFailed as exc:
-            raise BadRequest(str(exc)) from None
-        # Connected and authenticated now, so that a refusal is this request's answer.
-        try:
-            program = await SshProgram.open(seen, credentials, cols=cols, rows=rows, term=term)
-        except HostKeyProblem as problem:
-            raise _host_key_error(problem) from None
-        except SshFailed as exc:
-            raise BadRequest(str(exc)) from None
-        if target.save_credentials:
-            await self._save(principal, target)
-
-        async def opener() -> Program:
-            return program
-
-        described = {
-            "type": "ssh",
-            "host": target.host,
-            "port": target.port,
-            "username": credentials.username,
-        }
-        return opener, described
-
-    async def _known(self, principal: Principal, host: str, port: int) -> list[HostKey]:
-        with self.stores.mongo.breaker.guard():
-            found = await KnownHost.find(
-                KnownHost.owner_id == principal.user_id,
-                KnownHost.host == host,
-                KnownHost.port == port,
-            ).to_list()
-        return [HostKey(k.host, k.port, k.key_type, k.public_key) for k in found]
-
-    async def _saved(self, principal: Principal, target: SshTarget) -> Credentials:
-        with self.stores.mongo.breaker.guard():
-            saved = await SshCredential.find_one(
-                SshCredential.owner_id == principal.user_id,
-                SshCredential.host == target.host,
-                SshCredential.port == target.port,
-                SshCredential.username == target.credentials.username,
-            )
-        if saved is None:
-            raise ValidationFailed(
-                "give a password or a private key (none is saved for this host and user)",
-                [{"loc": ["target", "password"]}],
-            )
-        return Credentials(
-            saved.username,
-            self.sealer.open(saved.password_sealed) if saved.password_sealed else None,
-            self.sealer.open(saved.private_key_sealed) if saved.private_key_sealed else None,
-            self.sealer.open(saved.passphrase_sealed) if saved.passphrase_sealed else None,
-        )
-
-    async def _save(self, principal: Principal, target: SshTarget) -> None:
-        c = target.credentials
-        fields = {
-            "password_sealed": self.sealer.seal(c.password) if c.password else "",
-            "private_key_sealed": self.sealer.seal(c.private_key) if c.private_key else "",
-            "passphrase_sealed": self.sealer.seal(c.passphrase) if c.passphrase else "",
-        }
-        key = {
-            "owner_id": principal.user_id,
-            "host": target.host,
-            "port": target.port,
-            "username": c.username,
-        }
-        with self.stores.mongo.breaker.guard():
-            await self.stores.mongo.collection("ssh_credentials").update_one(
-                key, {"$set": fields, "$setOnInsert": {"created_at": time.time()}}, upsert=True
-            )
 
     # -- state ---------------------------------------------------------------------------
 
@@ -489,12 +399,19 @@ class Terminals:
             items = await found.sort("-created_at").skip(offset).limit(limit).to_list()
         return items, total
 
+    async def _owned(
+        self, principal: Principal, session_id: str, what: str
+    ) -> TerminalSessionRecord:
+        """The record, for its owner or an administrator (a viewer it is shared with: 403)."""
+        record = await self.record(principal, session_id)
+        if record.owner_id != principal.user_id and not principal.is_admin:
+            raise Forbidden(f"only the session's owner may {what} it")
+        return record
+
     async def change(
         self, principal: Principal, session_id: str, fields: dict[str, Any]
     ) -> TerminalSessionRecord:
-        record = await self.record(principal, session_id)
-        if record.owner_id != principal.user_id and not principal.is_admin:
-            raise Forbidden("only the session's owner may change it")
+        record = await self._owned(principal, session_id, "change")
         if "index_commands" in fields:
             if fields["index_commands"]:
                 self.indexed[session_id] = (principal, record.created_at)
@@ -512,9 +429,7 @@ class Terminals:
         return record
 
     async def terminate(self, principal: Principal, session_id: str) -> None:
-        record = await self.record(principal, session_id)
-        if record.owner_id != principal.user_id and not principal.is_admin:
-            raise Forbidden("only the session's owner may end it")
+        await self._owned(principal, session_id, "end")
         session = self.sessions.get(session_id)
         if session is not None:
             session.error = session.error or "terminated"
@@ -553,20 +468,3 @@ class Terminals:
         prefix = f"recordings/{session_id}/"
         for key in await self.stores.objects.keys(prefix):
             yield await self.stores.objects.read(key)
-
-
-def _host_key_error(problem: HostKeyProblem) -> HostKeyUnknown:
-    key = problem.key
-    fields = {
-        "host": key.host,
-        "port": key.port,
-        "key_type": key.key_type,
-        "fingerprint_sha256": key.fingerprint_sha256,
-        "public_key": key.public_key,
-    }
-    if problem.changed:
-        logger.warning("host key changed", extra=fields)
-        return HostKeyChanged(
-            f"the host key of {key.host}:{key.port} changed; it may be an attack", fields
-        )
-    return HostKeyUnknown(f"the host key of {key.host}:{key.port} is not known; confirm it", fields)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 import anyio.from_thread
@@ -17,14 +17,14 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
+from aiss.app import create_app
 from terminal import frames
 from terminal.pty import session_members
 
+from ...servers import serving
+from .conftest import Api, app_settings
 from .terminal_client import attached, open_local, ticket
 from .test_documents import ready, upload, user
-
-if TYPE_CHECKING:
-    from .conftest import Api
 
 pytestmark = pytest.mark.anyio
 
@@ -392,3 +392,20 @@ async def test_opted_in_command_logs_become_redacted_knowledge(api: Api) -> None
     assert source["link"].startswith(f"/api/v1/terminal/sessions/{learning['id']}/recording?t=")
     for session in (plain, learning):
         await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+async def test_session_limits_per_user(tmp_path_factory: pytest.TempPathFactory) -> None:
+    settings = app_settings(tmp_path_factory.mktemp("limits"), AISS_TERMINAL_MAX_PER_USER="2")
+    async with serving(create_app(settings)) as http:
+        limited = Api(http)
+        _, token = await user(limited, await limited.token())
+        _, other = await user(limited, await limited.token())
+        first, second = await open_local(limited, token), await open_local(limited, token)
+        refused = await limited.call(
+            "POST", "/terminal/sessions", token, json={"target": {"type": "local"}}
+        )
+        assert refused.status_code == 429 and "2 terminal sessions" in refused.json()["message"]
+        await open_local(limited, other)  # a limit per user, not for everyone
+        await limited.call("DELETE", f"/terminal/sessions/{first['id']}", token)
+        await open_local(limited, token)  # room again
+        assert second["id"]
