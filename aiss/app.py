@@ -12,10 +12,11 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from actors import ActorError, running
 
+from . import web
 from .api import openapi_document
 from .areas.catalog import Catalog
 from .auth.sealing import Sealer
@@ -30,7 +31,7 @@ from .metrics import Metrics
 from .middleware import RequestContext
 from .rag.answer import Answerer
 from .routes import areas as area_routes
-from .routes import auth, health
+from .routes import auth, browser, health
 from .routes import contexts as context_routes
 from .routes import documents as document_routes
 from .routes import embeddings as embedding_routes
@@ -107,9 +108,10 @@ def create_app(
     if terminals is not None:
         extra.append(terminals.terminals.metric_families)
     metrics = Metrics(root.nodes, extra)
-    routes = [
+    routes: list[BaseRoute] = [
         *health.routes(),
         *auth.routes(),
+        *browser.routes(),
         *user_routes.routes(),
         *embedding_routes.routes(),
         *document_routes.routes(),
@@ -122,6 +124,7 @@ def create_app(
     document = openapi_document(routes, title="AISS", version=_version())
     mcp = McpEndpoint(settings.cors_allowed_origins)
     routes.append(Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]))
+    routes.extend(web.routes())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:

@@ -1,0 +1,116 @@
+// The API client. The access token lives in this module's memory only; the
+// refresh token is an httpOnly cookie the server sets and this code never sees.
+let access = null;
+let csrf = null;
+let expires = 0;
+let me = null;
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || `request failed (${status})`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+function cookie(name) {
+  const found = document.cookie.split("; ").find((c) => c.startsWith(`${name}=`));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : null;
+}
+
+async function session(path) {
+  const response = await fetch(`/api/v1/auth/browser/${path}`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "X-CSRF-Token": csrf || cookie("aiss_csrf") || "" },
+  });
+  if (!response.ok) return false;
+  const body = await response.json();
+  access = body.access_token;
+  csrf = body.csrf_token;
+  expires = Date.now() + body.expires_in * 1000;
+  return true;
+}
+
+export async function login(username, password) {
+  const response = await fetch("/api/v1/auth/browser/login", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, body);
+  access = body.access_token;
+  csrf = body.csrf_token;
+  expires = Date.now() + body.expires_in * 1000;
+  me = null;
+}
+
+export async function resume() {
+  return session("refresh");
+}
+
+export async function logout() {
+  await fetch("/api/v1/auth/browser/logout", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "X-CSRF-Token": csrf || cookie("aiss_csrf") || "" },
+  }).catch(() => null);
+  access = null;
+  me = null;
+}
+
+async function token() {
+  if (access && Date.now() < expires - 30_000) return access;
+  if (await session("refresh")) return access;
+  access = null;
+  throw new ApiError(401, { message: "please log in" });
+}
+
+export async function call(method, path, { json, form, accept, signal } = {}) {
+  const headers = { Authorization: `Bearer ${await token()}` };
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  if (accept) headers.Accept = accept;
+  const response = await fetch(`/api/v1${path}`, { method, headers, body, signal });
+  if (accept === "text/event-stream" && response.ok) return response;
+  if (response.status === 204) return null;
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) throw new ApiError(response.status, typeof data === "object" ? data : null);
+  return data;
+}
+
+export async function whoami() {
+  if (!me) me = await call("GET", "/users/me");
+  return me;
+}
+
+// Server-sent events over fetch (EventSource cannot send the Authorization header).
+export async function* events(response) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let kind = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) kind = line.slice(7);
+        else if (line.startsWith("data: ")) data.push(line.slice(6));
+      }
+      if (data.length) yield [kind, JSON.parse(data.join("\n"))];
+    }
+  }
+}
