@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from aiss.app import create_app
 
@@ -32,17 +32,23 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def page(site: str) -> AsyncIterator[Page]:
+async def browser() -> AsyncIterator[Browser]:
     assert CHROMIUM.is_file(), "Debian's chromium is missing: make test installs it"  # noqa: ASYNC240
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
+        launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
         )
-        context = await browser.new_context(viewport={"width": 1280, "height": 800})
-        page = await context.new_page()
-        await page.goto(f"{site}/#/documents")
-        yield page
-        await browser.close()
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(site: str, browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await page.goto(f"{site}/#/documents")
+    yield page
+    await context.close()
 
 
 async def shot(page: Page, name: str) -> None:
@@ -91,6 +97,10 @@ async def test_the_whole_ui(page: Page, tmp_path: Path) -> None:
     row = page.locator("tr", has_text="crane.txt")
     await expect(row.locator(".status")).to_have_text("ready", timeout=30_000)
     await expect(page.locator("#progress")).to_have_attribute("value", "100")
+    async with page.expect_download() as downloading:
+        await row.get_by_role("button", name="Download").click()
+    download = await downloading.value
+    assert Path(await download.path()).read_text() == FACT  # noqa: ASYNC240
     await shot(page, "documents")
 
     # Ask: the answer streams in and its citation opens the passage.
@@ -132,6 +142,14 @@ async def test_the_whole_ui(page: Page, tmp_path: Path) -> None:
     await page.get_by_role("link", name="Admin").click()
     await expect(page.get_by_role("table", name="Users")).to_contain_text("admin")
     await expect(page.get_by_role("table", name="Terminal sessions")).to_contain_text("browser")
+    await page.get_by_label("Name", exact=True).first.fill("Harbour")
+    await page.get_by_role("button", name="Create area").click()
+    await expect(page.get_by_role("table", name="Areas")).to_contain_text("Harbour")
+    await page.get_by_label("Username").fill("margit")
+    await page.get_by_label("Email").fill("margit@example.org")
+    await page.get_by_label("Password", exact=True).fill("Str0ng-Passw0rd-x")
+    await page.get_by_role("button", name="Create user").click()
+    await expect(page.get_by_role("table", name="Users")).to_contain_text("margit")
     await shot(page, "admin")
 
     # A narrow screen still shows the navigation and the page.
@@ -139,3 +157,20 @@ async def test_the_whole_ui(page: Page, tmp_path: Path) -> None:
     await page.get_by_role("link", name="Documents").click()
     await expect(page.get_by_role("heading", name="Documents")).to_be_visible()
     await shot(page, "documents-narrow")
+
+    # Delete, after confirming.
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.locator("tr", has_text="crane.txt").get_by_role("button", name="Delete").click()
+    await expect(page.locator("tr", has_text="crane.txt")).to_have_count(0)
+
+
+async def test_logging_in_with_the_keyboard_alone(page: Page) -> None:
+    await expect(page.get_by_label("Username")).to_be_focused()
+    await page.keyboard.type("admin")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Password")).to_be_focused()
+    await page.keyboard.type(ADMIN_PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Documents")).to_be_visible()
+    await page.keyboard.press("Tab")  # the page's content has the focus: on to its first field
+    await expect(page.get_by_label("File")).to_be_focused()

@@ -87,6 +87,14 @@ export async function call(method, path, { json, form, accept, signal } = {}) {
   return data;
 }
 
+export async function blob(path) {
+  const response = await fetch(`/api/v1${path}`, {
+    headers: { Authorization: `Bearer ${await token()}` },
+  });
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+  return response.blob();
+}
+
 export async function whoami() {
   if (!me) me = await call("GET", "/users/me");
   return me;

@@ -52,12 +52,16 @@ export async function documentsPage(main) {
   }
 
   async function download(d) {
-    const link = await api.call("GET", `/documents/${d.id}/content?redirect=true`).catch(() => null);
-    if (link?.url) {
-      location.href = link.url;
-      return;
+    try {
+      const url = URL.createObjectURL(await api.blob(`/documents/${d.id}/content`));
+      const link = h("a", { href: url, download: d.filename || d.title });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (error) {
+      showError(error);
     }
-    showError(new Error("the download is not available"));
   }
 
   async function remove(d) {
