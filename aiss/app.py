@@ -31,7 +31,7 @@ from .metrics import Metrics
 from .middleware import RequestContext
 from .rag.answer import Answerer
 from .routes import areas as area_routes
-from .routes import auth, browser, health
+from .routes import auth, browser, health, terminal_records
 from .routes import contexts as context_routes
 from .routes import documents as document_routes
 from .routes import embeddings as embedding_routes
@@ -120,6 +120,7 @@ def create_app(
         *rag_routes.routes(),
         *context_routes.routes(),
         *terminal_routes.routes(),
+        *terminal_records.routes(),
     ]
     document = openapi_document(routes, title="AISS", version=_version())
     mcp = McpEndpoint(settings.cors_allowed_origins)

@@ -99,18 +99,15 @@ class SshGateway(Service):
                 process.exit(1)
 
     async def _run(self, process: asyncssh.SSHServerProcess[bytes], principal: Principal) -> None:
-        words = shlex.split(process.command or "")
-        if words == ["ls"]:
+        wanted = parse_command(process.command or "")
+        if wanted is None:
+            process.stderr.write(USAGE.encode())
+            process.exit(2)
+            return
+        action, target, observe = wanted
+        if action == "ls":
             process.stdout.write(await self._listing(principal))
             process.exit(0)
-            return
-        if words and not (words[0] == "attach" and len(words) in (2, 3)):
-            process.stderr.write(USAGE.encode())
-            process.exit(2)
-            return
-        if words[2:] and words[2] != "--observe":
-            process.stderr.write(USAGE.encode())
-            process.exit(2)
             return
         if process.get_terminal_type() is None:
             process.stderr.write(b"a terminal is needed: use ssh -t\r\n")
@@ -118,9 +115,9 @@ class SshGateway(Service):
             return
         cols, rows, _, _ = process.get_terminal_size()
         try:
-            if words:
-                record = await self.terminals.record(principal, words[1])
-                observe = len(words) == 3 or record.owner_id != principal.user_id
+            if action == "attach":
+                record = await self.terminals.record(principal, target)
+                observe = observe or record.owner_id != principal.user_id
                 role: Role = "observer" if observe else "driver"
             else:
                 record = await self.terminals.open(
@@ -162,6 +159,23 @@ class SshGateway(Service):
             target = r.target.get("host") or r.target.get("shell") or r.target.get("type", "")
             lines.append(f"{r.id!s:<24}  {r.status:<10}  {str(target)[:24]:<24}  {r.title}")
         return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def parse_command(command: str) -> tuple[str, str, bool] | None:
+    """(action, session id, observe) for "", "ls", "attach ID [--observe]"; None otherwise."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words:
+        return ("shell", "", False)
+    if words == ["ls"]:
+        return ("ls", "", False)
+    if words[0] == "attach" and len(words) == 2:
+        return ("attach", words[1], False)
+    if words[0] == "attach" and len(words) == 3 and words[2] == "--observe":
+        return ("attach", words[1], True)
+    return None
 
 
 def build_gateway(

@@ -7,7 +7,6 @@ its owner, to the users it is shared with (as observers) and to administrators.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import secrets
@@ -28,7 +27,6 @@ from terminal.pty import Limits, LocalPty, environment
 from terminal.recorder import Recorder
 from terminal.session import Policy, TerminalSession
 
-from ..documents.library import Upload
 from ..errors import (
     Forbidden,
     NotFound,
@@ -37,7 +35,7 @@ from ..errors import (
     ValidationFailed,
 )
 from ..storage.models import TerminalCommand, TerminalSessionRecord
-from .redact import redact
+from .learning import learn
 from .targets import SshTargets
 
 if TYPE_CHECKING:
@@ -334,30 +332,9 @@ class Terminals:
         indexed = self.indexed.get(session_id)
         if indexed is not None and self.library is not None:
             try:
-                await self._learn(session_id, host, command, *indexed)
+                await learn(self.library, session_id, host, command, *indexed)
             except Exception:
                 logger.warning("command not indexed", exc_info=True)
-
-    async def _learn(
-        self, session_id: str, host: str, command: Command, owner: Principal, began: float
-    ) -> None:
-        """The command, redacted, as a personal document citing the recording at its time."""
-        assert self.library is not None
-        code = "unknown" if command.exit_code is None else str(command.exit_code)
-        text = redact(
-            f"$ {command.command}\n\nHost: {host}\nDirectory: {command.cwd or '?'}\n"
-            f"Exit code: {code}\n\nOutput:\n{command.output}\n"
-        )
-        at = max(0.0, command.started_at - began)
-        meta = Upload(
-            title=redact(f"$ {command.command}")[:200],
-            description=f"a command run in terminal session {session_id}",
-            tags=["terminal"],
-            scope="personal",
-            area_id="",
-            link=f"/api/v1/terminal/sessions/{session_id}/recording?t={at:.1f}",
-        )
-        await self.library.upload(owner, meta, io.BytesIO(text.encode()), "command.txt")
 
     # -- reading -------------------------------------------------------------------------
 

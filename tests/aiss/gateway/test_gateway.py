@@ -12,6 +12,7 @@ import asyncssh
 import pytest
 
 from aiss.app import create_app
+from aiss.gateway.server import parse_command
 from aiss.storage.models import AuthEvent
 from terminal.pty import LocalPty
 
@@ -257,3 +258,20 @@ async def test_ssh_logins_are_limited_like_http_logins(
         assert not await attempt(STRONG)  # over the limit: even the right password waits
         events = await AuthEvent.find(AuthEvent.kind == "login_limited").to_list()
         assert events
+
+
+@pytest.mark.parametrize(
+    ("command", "parsed"),
+    [
+        ("", ("shell", "", False)),
+        ("ls", ("ls", "", False)),
+        ("attach abc", ("attach", "abc", False)),
+        ("attach abc --observe", ("attach", "abc", True)),
+        ("attach", None),
+        ("attach abc --drive", None),
+        ("rm -rf /", None),
+        ("attach 'unbalanced", None),
+    ],
+)
+def test_gateway_commands(command: str, parsed: tuple[str, str, bool] | None) -> None:
+    assert parse_command(command) == parsed
