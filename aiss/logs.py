@@ -70,3 +70,5 @@ def configure_logging(settings: Settings) -> None:
     # without its SQL fast path; keep its warnings about real trouble only.
     logging.getLogger("nx_27017").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("neosqlite").setLevel(max(root.level, logging.ERROR))
+    # asyncssh logs every connection's steps at INFO; the gateway logs logins itself.
+    logging.getLogger("asyncssh").setLevel(max(root.level, logging.WARNING))
