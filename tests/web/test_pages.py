@@ -172,5 +172,6 @@ async def test_logging_in_with_the_keyboard_alone(page: Page) -> None:
     await page.keyboard.type(ADMIN_PASSWORD)
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="Documents")).to_be_visible()
-    await page.keyboard.press("Tab")  # the page's content has the focus: on to its first field
+    await expect(page.locator("main")).to_be_focused()  # focus moves to the new page
+    await page.keyboard.press("Tab")  # and on to its first field
     await expect(page.get_by_label("File")).to_be_focused()
