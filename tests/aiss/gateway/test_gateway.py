@@ -117,9 +117,13 @@ async def test_password_login_opens_a_session_like_the_browser(
         listed = (await api.call("GET", "/terminal/sessions", token)).json()["items"]
         assert [(s["title"], s["status"]) for s in listed] == [("ssh", "connected")]
         client.pty.resize(100, 30)  # the kernel tells ssh (SIGWINCH); ssh tells the gateway
-        await anyio.sleep(0.3)
-        await client.type(b"stty size\r")
-        await client.expect(rb"30 100")
+        for attempt in range(20):  # the change travels on its own: ask until it has arrived
+            await client.type(f"echo try-{attempt}-$((0+1)); stty size\r".encode())
+            sizes = await client.expect(rf"try-{attempt}-1\r\n(\d+ \d+)".encode())
+            if sizes.group(1) == b"30 100":
+                break
+            await anyio.sleep(0.2)
+        assert sizes.group(1) == b"30 100"
         await client.type(b"exit 3\r")
         assert await client.exit_code() == 3
     record = (await api.call("GET", f"/terminal/sessions/{listed[0]['id']}", token)).json()
