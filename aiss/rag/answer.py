@@ -132,27 +132,18 @@ class Answerer:
         return Target.of(provider, self.providers.api_key(provider), self.ollama_host)
 
 
+@dataclass
 class Answer:
     """A prepared answer; `events()` yields ("sources", list), ("token", str)...,
     then ("done", Outcome) or ("error", AissError)."""
 
-    def __init__(
-        self,
-        answerer: Answerer,
-        principal: Principal,
-        question: Question,
-        outcome: Outcome,
-        chain: list[LlmProvider],
-        system: str,
-        started: float,
-    ) -> None:
-        self.answerer = answerer
-        self.principal = principal
-        self.question = question
-        self.outcome = outcome
-        self.chain = chain
-        self.system = system
-        self.started = started
+    answerer: Answerer
+    principal: Principal
+    question: Question
+    outcome: Outcome
+    chain: list[LlmProvider]
+    system: str
+    started: float
 
     async def events(self) -> AsyncIterator[tuple[str, Any]]:
         outcome = self.outcome

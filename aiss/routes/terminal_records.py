@@ -6,15 +6,11 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from beanie import PydanticObjectId
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 from starlette.routing import Route
 
-from terminal.ssh import HostKey
-
 from ..api import Paging, endpoint
-from ..errors import NotFound, ValidationFailed
 from ..state import app_state, served
 from ..storage.models import KnownHost, TerminalCommand
 from ..terminals.tree import purge
@@ -119,43 +115,15 @@ async def commands(request: Request, query: CommandQuery, principal: Principal) 
 @endpoint(responses={200: KnownHostList}, auth="user", tags=["terminal"])
 async def list_known_hosts(request: Request, principal: Principal) -> KnownHostList:
     """The host keys you confirmed."""
-    stores = served(app_state(request).stores, "stores")
-    with stores.mongo.breaker.guard():
-        found = await KnownHost.find(KnownHost.owner_id == principal.user_id).to_list()
+    found = await terminals(request).targets.known_hosts(principal)
     return KnownHostList(items=[_known_view(k) for k in found])
 
 
-@endpoint(
-    body=KnownHostIn, responses={201: KnownHostView}, errors=[409], auth="user", tags=["terminal"]
-)
+@endpoint(body=KnownHostIn, responses={201: KnownHostView}, auth="user", tags=["terminal"])
 async def add_known_host(request: Request, body: KnownHostIn, principal: Principal) -> Response:
     """Trust a host key (as the 409 of a session's creation showed it); it replaces one of the
     same type for the host."""
-    key_type, blob = body.public_key.split()[:2]
-    key = HostKey(body.host, body.port, key_type, f"{key_type} {blob}")
-    try:
-        fingerprint = key.fingerprint_sha256
-    except ValueError:
-        raise ValidationFailed("public_key: not a valid key", [{"loc": ["public_key"]}]) from None
-    stores = served(app_state(request).stores, "stores")
-    with stores.mongo.breaker.guard():
-        old = await KnownHost.find_one(
-            KnownHost.owner_id == principal.user_id,
-            KnownHost.host == body.host,
-            KnownHost.port == body.port,
-            KnownHost.key_type == key_type,
-        )
-        if old is not None:
-            await old.delete()
-        known = KnownHost(
-            owner_id=principal.user_id,
-            host=body.host,
-            port=body.port,
-            key_type=key_type,
-            public_key=key.public_key,
-            fingerprint_sha256=fingerprint,
-        )
-        await known.insert()
+    known = await terminals(request).targets.trust(principal, body.host, body.port, body.public_key)
     view = _known_view(known)
     return Response(view.model_dump_json(), status_code=201, media_type="application/json")
 
@@ -163,16 +131,7 @@ async def add_known_host(request: Request, body: KnownHostIn, principal: Princip
 @endpoint(responses={204: None}, errors=[404], auth="user", tags=["terminal"])
 async def delete_known_host(request: Request, principal: Principal) -> Response:
     """Stop trusting a host key."""
-    stores = served(app_state(request).stores, "stores")
-    key_id = str(request.path_params["key_id"])
-    found = None
-    if PydanticObjectId.is_valid(key_id):
-        with stores.mongo.breaker.guard():
-            found = await KnownHost.get(PydanticObjectId(key_id))
-    if found is None or found.owner_id != principal.user_id:
-        raise NotFound("no such known host")
-    with stores.mongo.breaker.guard():
-        await found.delete()
+    await terminals(request).targets.forget(principal, str(request.path_params["key_id"]))
     return Response(status_code=204)
 
 

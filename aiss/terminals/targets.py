@@ -6,6 +6,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from beanie import PydanticObjectId
+
 from terminal.ssh import (
     Credentials,
     HostKey,
@@ -16,7 +18,7 @@ from terminal.ssh import (
     verify,
 )
 
-from ..errors import BadRequest, HostKeyChanged, HostKeyUnknown, ValidationFailed
+from ..errors import BadRequest, HostKeyChanged, HostKeyUnknown, NotFound, ValidationFailed
 from ..storage.models import KnownHost, SshCredential
 
 if TYPE_CHECKING:
@@ -41,15 +43,11 @@ class SshTargets:
         credentials = target.credentials
         if credentials.password is None and credentials.private_key is None:
             credentials = await self._saved(principal, target)
+        known = await self._known(principal, target.host, target.port)
         try:
             seen = await host_key(target.host, target.port)
-            verify(seen, await self._known(principal, target.host, target.port))
-        except HostKeyProblem as problem:
-            raise _host_key_error(problem) from None
-        except SshFailed as exc:
-            raise BadRequest(str(exc)) from None
-        # Connected and authenticated now, so that a refusal is this request's answer.
-        try:
+            verify(seen, known)
+            # Connected and authenticated now, so that a refusal is this request's answer.
             program = await SshProgram.open(seen, credentials, cols=cols, rows=rows, term=term)
         except HostKeyProblem as problem:
             raise _host_key_error(problem) from None
@@ -68,6 +66,53 @@ class SshTargets:
             "username": credentials.username,
         }
         return opener, described
+
+    # -- the user's confirmed host keys ---------------------------------------------------
+
+    async def known_hosts(self, principal: Principal) -> list[KnownHost]:
+        with self.stores.mongo.breaker.guard():
+            return await KnownHost.find(KnownHost.owner_id == principal.user_id).to_list()
+
+    async def trust(self, principal: Principal, host: str, port: int, public_key: str) -> KnownHost:
+        """Store a key the user confirmed; it replaces one of the same type for the host."""
+        key_type, blob = public_key.split()[:2]
+        key = HostKey(host, port, key_type, f"{key_type} {blob}")
+        try:
+            fingerprint = key.fingerprint_sha256
+        except ValueError:
+            raise ValidationFailed(
+                "public_key: not a valid key", [{"loc": ["public_key"]}]
+            ) from None
+        with self.stores.mongo.breaker.guard():
+            old = await KnownHost.find_one(
+                KnownHost.owner_id == principal.user_id,
+                KnownHost.host == host,
+                KnownHost.port == port,
+                KnownHost.key_type == key_type,
+            )
+            if old is not None:
+                await old.delete()
+            known = KnownHost(
+                owner_id=principal.user_id,
+                host=host,
+                port=port,
+                key_type=key_type,
+                public_key=key.public_key,
+                fingerprint_sha256=fingerprint,
+            )
+            await known.insert()
+        return known
+
+    async def forget(self, principal: Principal, key_id: str) -> None:
+        """Stop trusting one of the user's keys; NotFound for any other."""
+        found = None
+        if PydanticObjectId.is_valid(key_id):
+            with self.stores.mongo.breaker.guard():
+                found = await KnownHost.get(PydanticObjectId(key_id))
+        if found is None or found.owner_id != principal.user_id:
+            raise NotFound("no such known host")
+        with self.stores.mongo.breaker.guard():
+            await found.delete()
 
     async def _known(self, principal: Principal, host: str, port: int) -> list[HostKey]:
         with self.stores.mongo.breaker.guard():
