@@ -1,21 +1,26 @@
-"""The `aiss` command line."""
+"""The `aiss` command line.
+
+Imports are absolute: worker processes (anyio.to_process) import this module
+by its path when AISS runs as `python -m aiss`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import socket
 import sys
 from typing import TYPE_CHECKING
 
 import uvicorn
 
-from .app import create_app
-from .config import ROLE_PORTS, ROLES, ConfigError, Settings
-from .documents import cli as reindex_cli
-from .embedding import cli as models_cli
-from .errors import AissError
-from .logs import configure_logging
-from .users import cli as users_cli
+from aiss.app import create_app
+from aiss.config import ROLE_PORTS, ROLES, ConfigError, Settings
+from aiss.documents import cli as reindex_cli
+from aiss.embedding import cli as models_cli
+from aiss.errors import AissError
+from aiss.logs import configure_logging
+from aiss.users import cli as users_cli
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,13 +44,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reachable(host: str) -> str:
+    """The address others reach this process at: terminal streams are routed to it."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    try:  # in a container: its address on the service network
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return socket.gethostname()
+
+
 def serve_settings(settings: Settings, args: argparse.Namespace) -> Settings:
     """Apply command-line choices over the environment's."""
     role = args.role or settings.role
     port = args.port
     if port is None:
         port = settings.port if role in ("all", "gateway") else ROLE_PORTS[role]
-    return dataclasses.replace(settings, role=role, host=args.host or settings.host, port=port)
+    host = args.host or settings.host
+    node = settings.node or f"{_reachable(host)}:{port}"
+    chosen = dataclasses.replace(settings, role=role, host=host, port=port, node=node)
+    if problems := chosen.role_problems():
+        raise ConfigError(problems)
+    return chosen
 
 
 def serve(settings: Settings) -> int:

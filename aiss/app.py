@@ -7,12 +7,13 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from actors import ActorError, running
 
@@ -20,8 +21,11 @@ from . import web
 from .api import openapi_document
 from .areas.catalog import Catalog
 from .auth.sealing import Sealer
+from .config import ROLE_PORTS
+from .documents.remote import RemoteLibrary
 from .documents.tree import build_documents
-from .embedding.tree import build_embeddings
+from .embedding.service import Embedder
+from .embedding.tree import build_embeddings, build_remote_embeddings
 from .errors import AissError, error_response, from_http_status
 from .gateway.server import SshGateway, build_gateway
 from .llm.providers import Providers
@@ -29,6 +33,7 @@ from .mcp.contexts import Contexts
 from .mcp.server import McpEndpoint
 from .metrics import Metrics
 from .middleware import RequestContext
+from .proxy import Owners, Proxy
 from .rag.answer import Answerer
 from .routes import areas as area_routes
 from .routes import auth, browser, health, terminal_records
@@ -53,8 +58,11 @@ if TYPE_CHECKING:
     from actors import ChildSpec
 
     from .config import Settings
+    from .documents.knowledge import Knowledge
 
 logger = logging.getLogger("aiss")
+# Streams (answers, events, recordings) may stay open: only connecting is bounded.
+UPSTREAM_TIMEOUT = httpx.Timeout(connect=5.0, read=None, write=60.0, pool=10.0)
 
 
 def _version() -> str:
@@ -73,6 +81,20 @@ async def _on_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error.body, status_code=error.status, headers=error.headers)
 
 
+def _proxy_routes(settings: Settings, client: httpx.AsyncClient) -> list[BaseRoute]:
+    """The gateway role: every API path forwarded to the role that serves it."""
+    upstreams = {role: settings.role_url(role) for role in ROLE_PORTS if role != "gateway"}
+    terminal_roles = [upstreams["terminal-sessions"], upstreams["terminal-gateway"]]
+    owners = Owners(client, upstreams["terminal-sessions"], terminal_roles)
+    proxy = Proxy(upstreams, client, owners, settings.cors_allowed_origins)
+    return [
+        Route("/api/{rest:path}", proxy),
+        Route("/v1/{rest:path}", proxy),
+        Route("/mcp", proxy),
+        WebSocketRoute("/api/{rest:path}", proxy),
+    ]
+
+
 def create_app(
     settings: Settings,
     *,
@@ -87,6 +109,8 @@ def create_app(
     """
     stores = users = embeddings = documents = terminals = None
     gateway: SshGateway | None = None
+    # A process of one role reaches the others over HTTP.
+    client = None if settings.role == "all" else httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT)
     if subtrees is None:
         if runs(settings.role, "stores"):
             stores = build_stores(settings)
@@ -94,17 +118,23 @@ def create_app(
                 users = build_users(settings, stores.mongo)
         if runs(settings.role, "embedding"):
             embeddings = build_embeddings(settings)
+        elif client and users and runs(settings.role, "documents"):
+            embeddings = build_remote_embeddings(settings, client, users.tokens)
         if stores and embeddings and runs(settings.role, "documents"):
             documents = build_documents(settings, stores, embeddings)
         if stores and runs(settings.role, "terminals"):
             terminals = build_terminals(settings, stores)
         parts = (stores, embeddings, users, documents, terminals)
-        subtrees = [part.tree for part in parts if part is not None]
+        subtrees = [part.tree for part in parts if part is not None and part.tree is not None]
         if users and terminals and settings.ssh_port and runs(settings.role, "ssh_gateway"):
             gateway_tree, gateway = build_gateway(settings, users, terminals.terminals)
             subtrees.append(gateway_tree)
     root = build_tree(settings, subtrees)
-    extra = [service.metric_families for service in (embeddings.services() if embeddings else [])]
+    extra = [
+        service.metric_families
+        for service in (embeddings.services() if embeddings else [])
+        if isinstance(service, Embedder)
+    ]
     if terminals is not None:
         extra.append(terminals.terminals.metric_families)
     metrics = Metrics(root.nodes, extra)
@@ -123,6 +153,8 @@ def create_app(
         *terminal_records.routes(),
     ]
     document = openapi_document(routes, title="AISS", version=_version())
+    if client is not None and settings.role == "gateway":
+        routes = [*health.routes(), *_proxy_routes(settings, client)]
     mcp = McpEndpoint(settings.cors_allowed_origins)
     routes.append(Route("/mcp", mcp, methods=["GET", "POST", "DELETE"]))
     routes.extend(web.routes())
@@ -132,13 +164,20 @@ def create_app(
         async with running(root, on_failure=on_fatal):
             logger.info("ready", extra={"role": settings.role})
             library = documents.library if documents else None
+            knowledge: Knowledge | None = library
+            if knowledge is None and client is not None and runs(settings.role, "rag"):
+                knowledge = RemoteLibrary(settings.role_url("documents"), client)
             areas = Catalog(stores.mongo) if stores else None
             llm = (
                 Providers(stores.mongo, Sealer.from_settings(settings), settings)
                 if stores
                 else None
             )
-            rag = Answerer(library, llm, settings) if library and llm else None
+            rag = (
+                Answerer(knowledge, stores.mongo, llm, settings)
+                if knowledge and stores and llm and runs(settings.role, "rag")
+                else None
+            )
             contexts = Contexts(areas) if areas else None
             if gateway is not None:
                 gateway.answerer = rag
@@ -153,14 +192,19 @@ def create_app(
                 users,
                 embeddings,
                 library,
+                knowledge,
                 areas,
                 llm,
                 rag,
                 contexts,
                 terminals.terminals if terminals else None,
             )
-            async with mcp.sessions.run():
-                yield {"aiss": state}
+            try:
+                async with mcp.sessions.run():
+                    yield {"aiss": state}
+            finally:
+                if client is not None:
+                    await client.aclose()
         logger.info("stopped")
 
     origins = list(settings.cors_allowed_origins)

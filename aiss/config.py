@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from dotenv import dotenv_values
 
-from .values import parse_bool, parse_duration, parse_list, parse_rate, parse_size
+from .values import (
+    parse_bool,
+    parse_duration,
+    parse_http_url,
+    parse_list,
+    parse_node,
+    parse_rate,
+    parse_size,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -44,6 +52,13 @@ ROLE_PORTS: Final = {
     "terminal-gateway": 8086,
     "terminal-sessions": 8087,
 }
+
+
+def role_url_variable(role: str) -> str:
+    """AISS_USERS_URL, AISS_TERMINAL_SESSIONS_URL, ...: where a role answers."""
+    return f"AISS_{role.upper().replace('-', '_')}_URL"
+
+
 ENVIRONMENTS: Final = ("development", "test", "production")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
 LLM_PROVIDERS: Final = ("none", "openai", "anthropic", "ollama")
@@ -236,6 +251,9 @@ class Settings:
     terminal_record_input: bool = False
     terminal_session_retention: float = 30 * 86400.0
     terminal_command_retention: float = 90 * 86400.0
+    # With --role: where the other roles answer, and how they reach this process.
+    role_urls: tuple[tuple[str, str], ...] = ()
+    node: str = ""  # host:port; empty: this machine's name and the port served
 
     @classmethod
     def from_env(
@@ -351,11 +369,40 @@ class Settings:
             terminal_record_input=r.parsed("AISS_TERMINAL_RECORD_INPUT", parse_bool, "false"),
             terminal_session_retention=r.parsed("AISS_TERMINAL_SESSION_RETENTION", _seconds, "30d"),
             terminal_command_retention=r.parsed("AISS_TERMINAL_COMMAND_RETENTION", _seconds, "90d"),
+            role_urls=tuple(
+                (
+                    role,
+                    r.parsed(role_url_variable(role), parse_http_url, f"http://127.0.0.1:{port}"),
+                )
+                for role, port in ROLE_PORTS.items()
+                if role != "gateway"
+            ),
+            node=r.parsed("AISS_NODE", parse_node, ""),
             hf_cache=Path(
                 r.optional("HF_HUB_CACHE")
                 or str(Path(r.optional("HF_HOME") or str(home / ".cache" / "huggingface")) / "hub")
             ).expanduser(),
         )
+
+    def role_url(self, role: str) -> str:
+        return dict(self.role_urls)[role]
+
+    def role_problems(self) -> list[str]:
+        """What a process of one role lacks to share its state with the others."""
+        if self.role in ("all", "gateway"):
+            return []
+        shared = {
+            "MONGODB_URI": self.mongodb_uri,
+            "AISS_S3_ENDPOINT": self.s3_endpoint,
+            "AISS_ENCRYPTION_KEY": self.encryption_key,
+        }
+        if self.jwt_algorithm == "HS256":
+            shared["JWT_SECRET"] = self.jwt_secret
+        return [
+            f"{name}: required with --role {self.role}; every role must use the same one"
+            for name, value in shared.items()
+            if value is None
+        ]
 
     def _production_problems(self) -> list[str]:
         problems = []

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from .areas.catalog import Catalog
     from .config import Settings
+    from .documents.knowledge import Knowledge
     from .documents.library import Library
     from .embedding.tree import Embeddings
     from .llm.providers import Providers
@@ -38,6 +39,7 @@ class AppState:
     users: Users | None
     embeddings: Embeddings | None
     documents: Library | None
+    knowledge: Knowledge | None  # the library here, or the documents role over HTTP
     areas: Catalog | None
     providers: Providers | None
     rag: Answerer | None

@@ -13,17 +13,19 @@ if TYPE_CHECKING:
 
     from .config import Settings
 
-# The subtrees each role runs; "all" runs every one. Subtrees reach the ones
-# another role runs over HTTP, through the same messages.
+# The subtrees each role runs; "all" runs every one. Every role but the
+# gateway authenticates its own callers (`users`, over the shared MongoDB).
+# Over HTTP: `documents` embeds through `embedding`, `rag` searches through
+# `documents` as the caller, and the gateway proxies to all of them.
 ROLE_SUBTREES: Final[dict[str, frozenset[str]]] = {
     "gateway": frozenset(),
     "users": frozenset({"stores", "users"}),
-    "documents": frozenset({"stores", "documents"}),
-    "context": frozenset({"stores", "context"}),
-    "embedding": frozenset({"embedding"}),
-    "rag": frozenset({"stores", "rag"}),
-    "terminal-gateway": frozenset({"ssh_gateway"}),
-    "terminal-sessions": frozenset({"stores", "terminals"}),
+    "documents": frozenset({"stores", "users", "documents"}),
+    "context": frozenset({"stores", "users", "context"}),
+    "embedding": frozenset({"stores", "users", "embedding"}),
+    "rag": frozenset({"stores", "users", "rag"}),
+    "terminal-gateway": frozenset({"stores", "users", "terminals", "ssh_gateway"}),
+    "terminal-sessions": frozenset({"stores", "users", "terminals"}),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -73,3 +74,27 @@ def parse_rate(text: str) -> tuple[int, float]:
     if limit < 1:
         raise ValueError(RATE_FORM)
     return limit, seconds
+
+
+URL_FORM = "an http:// or https:// URL with a host, such as http://users:8081"
+NODE_FORM = "host:port, such as terminal-sessions-1:8087"
+_NODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?:[0-9]{1,5}")
+
+
+def parse_http_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ValueError(URL_FORM)
+    try:
+        parts.port  # noqa: B018 - a port outside 0-65535 raises here
+    except ValueError:
+        raise ValueError(URL_FORM) from None
+    return text.strip().rstrip("/")
+
+
+def parse_node(text: str) -> str:
+    """A node address, or empty for "work it out at start"."""
+    text = text.strip()
+    if text and (not _NODE.fullmatch(text) or int(text.rpartition(":")[2]) > 65535):
+        raise ValueError(NODE_FORM)
+    return text

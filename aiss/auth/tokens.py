@@ -23,7 +23,8 @@ from ..errors import Unauthorized
 if TYPE_CHECKING:
     from ..config import Settings
 
-TokenType = Literal["access", "refresh"]
+TokenType = Literal["access", "refresh", "service"]  # service: one role calling another
+SERVICE_SECONDS: Final = 300.0  # a role's token for calling another, renewed before it ends
 REQUIRED: Final = ["iss", "aud", "exp", "nbf", "iat", "sub", "jti", "type"]
 
 
@@ -115,7 +116,11 @@ class TokenService:
         self, type: TokenType, user_id: str, *, version: int, role: str, family: str = ""
     ) -> tuple[str, Claims]:
         now = time.time()
-        lifetime = self.access_seconds if type == "access" else self.refresh_seconds
+        lifetime = {
+            "access": self.access_seconds,
+            "refresh": self.refresh_seconds,
+            "service": SERVICE_SECONDS,
+        }[type]
         claims = Claims(user_id, type, uuid.uuid4().hex, version, role, family, now + lifetime)
         payload = {
             "iss": self.issuer,
@@ -160,7 +165,7 @@ class TokenService:
             raise InvalidToken(str(exc) or type(exc).__name__) from None
         if payload.get("type") != expected:
             raise InvalidToken(
-                f"not an {expected} token" if expected == "access" else "not a refresh token"
+                f"not an {expected} token" if expected == "access" else f"not a {expected} token"
             )
         version = payload.get("ver")
         if not isinstance(version, int) or not isinstance(payload["sub"], str):

@@ -56,7 +56,8 @@ async def _reindex(settings: Settings, scope: str) -> dict[str, object]:
     stores = build_stores(settings)
     embeddings = build_embeddings(settings)
     documents = build_documents(dataclasses.replace(settings, ingest_workers=1), stores, embeddings)
-    tree = supervisor(settings, "reindex", [stores.tree, embeddings.tree], Strategy.ONE_FOR_ONE)
+    children = [stores.tree, *filter(None, [embeddings.tree])]
+    tree = supervisor(settings, "reindex", children, Strategy.ONE_FOR_ONE)
     async with running(tree):
         with anyio.fail_after(30):
             await stores.mongo.breaker.wait_healthy()

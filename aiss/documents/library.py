@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import time
 import unicodedata
@@ -20,12 +21,13 @@ from ..storage.vectors import VectorFilter, collection_name
 from . import sniff
 from .access import can_change, can_read, can_write_area, readable_areas
 from .events import DocumentEvent
+from .knowledge import Stored
 from .pipeline import KIND
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from ..embedding.service import Embedder
+    from ..embedding.service import TextEmbedder
     from ..embedding.tree import Embeddings
     from ..storage.stores import Stores
     from ..users.views import Principal
@@ -163,6 +165,12 @@ class Library:
             DocumentEvent(str(doc.id), doc.owner_id, doc.scope, doc.area_id, "queued", 0)
         )
         return doc, False
+
+    async def store(
+        self, principal: Principal, meta: Upload, content: bytes, filename: str
+    ) -> Stored:
+        doc, existed = await self.upload(principal, meta, io.BytesIO(content), filename)
+        return Stored(str(doc.id), doc.status, existed)
 
     async def _active_area(self, area_id: str) -> None:
         area = None
@@ -387,7 +395,7 @@ class Library:
                 self._cache[cited.id] = (now + CITED_SECONDS, cited)
         return docs
 
-    def _embedder_for(self, scope: str, collection: str) -> Embedder:
+    def _embedder_for(self, scope: str, collection: str) -> TextEmbedder:
         """The loaded model that built `collection`: queries must be embedded by it."""
         for embedder in self.embeddings.services():
             if collection.startswith(

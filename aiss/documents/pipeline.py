@@ -31,7 +31,7 @@ from .extract import ExtractionError, extract_in_worker
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
 
-    from ..embedding.service import Embedder
+    from ..embedding.service import TextEmbedder
     from ..embedding.tree import Embeddings
     from ..storage.jobs import Lease
     from ..storage.stores import Stores
@@ -70,7 +70,7 @@ class Ingestion:
         self.chunk_tokens = chunk_tokens
         self.overlap = overlap
 
-    def embedder(self, scope: str) -> Embedder:
+    def embedder(self, scope: str) -> TextEmbedder:
         return self.embeddings.roles["general" if scope == "shared" else "personal"]
 
     def base_collection(self, scope: str) -> str:
@@ -174,7 +174,9 @@ class Ingestion:
         doc.pages, doc.chunk_count, doc.collection = extracted.pages, len(pieces), collection
         await self.stage(doc, "ready", 100)
 
-    async def index(self, collection: str, embedder: Embedder, chunks: list[ChunkRecord]) -> None:
+    async def index(
+        self, collection: str, embedder: TextEmbedder, chunks: list[ChunkRecord]
+    ) -> None:
         """Embed chunks (ingestion lane) and write their vectors with their payload."""
         embedded = await embedder.embed([c.text for c in chunks], lane="ingest")
         points = [
@@ -215,7 +217,9 @@ class Ingestion:
         count += await self._index_scope(target, embedder, scope, since=started)
         return target, count
 
-    async def _index_scope(self, target: str, embedder: Embedder, scope: str, since: float) -> int:
+    async def _index_scope(
+        self, target: str, embedder: TextEmbedder, scope: str, since: float
+    ) -> int:
         count = 0
         with self.stores.mongo.breaker.guard():
             docs = await StoredDocument.find(

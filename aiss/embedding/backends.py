@@ -39,13 +39,16 @@ def onnx_file(info: ModelInfo, cache: Path, *, fp16: bool, int8: bool = False) -
     """The model's ONNX file, built from its weights into `cache` the first time.
 
     `aiss models export` writes into the same place, so a variant exported
-    ahead of time is found here.
+    ahead of time is found here, as is one beside the model's own files.
     """
     if info.onnx is not None and not (fp16 or int8):
         return info.onnx
     from safetensors.numpy import load_file
 
     name = "model.fp16.onnx" if fp16 else "model.int8.onnx" if int8 else "model.onnx"
+    beside = info.directory / name  # shipped with the model (the image exports one)
+    if beside.is_file():
+        return beside
     target = cache / info.name.replace("/", "--") / name
     if not target.is_file():
         logger.info("building the ONNX graph of %s", info.name, extra={"path": str(target)})

@@ -14,7 +14,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import anyio
 import anyio.to_thread
@@ -57,6 +57,20 @@ class _Item:
 class Embedded:
     vectors: np.ndarray  # (texts, dimension), float32
     tokens: int
+
+
+class TextEmbedder(Protocol):
+    """What ingestion and search need of a model: this process's, or the embedding role's."""
+
+    name: str
+    info: ModelInfo
+
+    @property
+    def tokenizer(self) -> Tokenizer: ...
+
+    async def embed(
+        self, texts: Sequence[str], *, lane: Lane = "query", query: bool = False
+    ) -> Embedded: ...
 
 
 @dataclass(frozen=True, slots=True)

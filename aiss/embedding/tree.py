@@ -14,9 +14,13 @@ from ..errors import NotFound
 from ..tree import supervisor
 from .backends import choose
 from .model import describe
-from .service import Embedder, Limits
+from .remote import RemoteEmbedder
+from .service import Embedder, Limits, TextEmbedder
 
 if TYPE_CHECKING:
+    import httpx
+
+    from ..auth.tokens import TokenService
     from ..config import Settings
     from .backends import Backend
     from .model import ModelInfo
@@ -26,10 +30,10 @@ ROLES = ("general", "personal")
 
 @dataclass(frozen=True)
 class Embeddings:
-    tree: Supervisor
-    roles: dict[str, Embedder]  # general, personal -> the service
+    tree: Supervisor | None  # None: the models run in the embedding role
+    roles: dict[str, TextEmbedder]  # general, personal -> the service
 
-    def find(self, model: str | None) -> Embedder:
+    def find(self, model: str | None) -> TextEmbedder:
         """By role (`general` when omitted), by configured name, or by the service's name."""
         wanted = model or "general"
         if wanted in self.roles:
@@ -39,7 +43,7 @@ class Embeddings:
                 return embedder
         raise NotFound(f"no embedding model {wanted!r}; ask GET /api/v1/embeddings/models")
 
-    def services(self) -> list[Embedder]:
+    def services(self) -> list[TextEmbedder]:
         return list({id(e): e for e in self.roles.values()}.values())
 
 
@@ -53,7 +57,7 @@ def build_embeddings(settings: Settings) -> Embeddings:
     )
     threads = settings.embedding_threads or os.cpu_count() or 1
     by_model: dict[str, Embedder] = {}
-    roles: dict[str, Embedder] = {}
+    roles: dict[str, TextEmbedder] = {}
     for role, name in (
         ("general", settings.general_embedding_model),
         ("personal", settings.personal_embedding_model),
@@ -77,3 +81,21 @@ def build_embeddings(settings: Settings) -> Embeddings:
         roles[role] = by_model[name]
     children = list(by_model.values())
     return Embeddings(supervisor(settings, "embedding", children, Strategy.ONE_FOR_ONE), roles)
+
+
+def build_remote_embeddings(
+    settings: Settings, client: httpx.AsyncClient, tokens: TokenService
+) -> Embeddings:
+    """The configured models as the embedding role serves them, at AISS_EMBEDDING_URL."""
+    url = settings.role_url("embedding")
+    by_model: dict[str, TextEmbedder] = {}
+    roles: dict[str, TextEmbedder] = {}
+    for role, name in (
+        ("general", settings.general_embedding_model),
+        ("personal", settings.personal_embedding_model),
+    ):
+        if name not in by_model:
+            info = describe(name, settings.hf_cache)
+            by_model[name] = RemoteEmbedder(role, info, url, client, tokens)
+        roles[role] = by_model[name]
+    return Embeddings(None, roles)

@@ -7,7 +7,6 @@ Without explicit areas, the search tools use the user's active contexts.
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.fastmcp import Context, FastMCP
@@ -90,12 +89,12 @@ def _server() -> FastMCP[Any]:
     ) -> list[dict[str, Any]]:
         """Passages of the documents you may read, nearest to `query` first."""
         state, principal = _caller(ctx)
-        library = served(state.documents, "documents")
+        knowledge = served(state.knowledge, "documents")
         contexts = served(state.contexts, "contexts")
         limit = max(1, min(limit, 50))
         try:
             areas = await contexts.scope(principal, area_ids)
-            hits = await library.search(
+            hits = await knowledge.search(
                 principal, query, scope=None, area_ids=areas, tags=None, limit=limit
             )
         except AissError as exc:
@@ -159,7 +158,7 @@ def _server() -> FastMCP[Any]:
     ) -> dict[str, Any]:
         """Store text as a document (personal, or shared into `area_id`); it is indexed next."""
         state, principal = _caller(ctx)
-        library = served(state.documents, "documents")
+        knowledge = served(state.knowledge, "documents")
         if not title.strip() or len(title) > 300:
             raise ToolError("title: 1 to 300 characters")
         if not content.strip() or len(content) > MAX_DOCUMENT:
@@ -172,12 +171,12 @@ def _server() -> FastMCP[Any]:
                 "shared" if area_id else "personal",
                 area_id or "",
             )
-            doc, existed = await library.upload(
-                principal, meta, io.BytesIO(content.encode()), f"{title.strip()[:100]}.md"
+            stored = await knowledge.store(
+                principal, meta, content.encode(), f"{title.strip()[:100]}.md"
             )
         except AissError as exc:
             raise ToolError(exc.message) from None
-        return {"id": str(doc.id), "status": doc.status, "duplicate": existed}
+        return {"id": stored.id, "status": stored.status, "duplicate": stored.duplicate}
 
     @server.tool()
     async def list_areas(ctx: Context[Any, Any, Any]) -> list[dict[str, Any]]:

@@ -26,9 +26,10 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from ..config import Settings
-    from ..documents.library import Library
+    from ..documents.knowledge import Knowledge
     from ..llm.providers import Providers
     from ..storage.models import LlmProvider
+    from ..storage.mongo import MongoStore
     from ..users.views import Principal
 
 logger = logging.getLogger("aiss.rag")
@@ -62,8 +63,11 @@ class Outcome:
 
 
 class Answerer:
-    def __init__(self, library: Library, providers: Providers, settings: Settings) -> None:
-        self.library = library
+    def __init__(
+        self, knowledge: Knowledge, mongo: MongoStore, providers: Providers, settings: Settings
+    ) -> None:
+        self.knowledge = knowledge
+        self.mongo = mongo
         self.providers = providers
         self.deadlines = Deadlines(settings.llm_first_token_timeout, settings.llm_token_timeout)
         self.ollama_host = settings.ollama_host
@@ -74,7 +78,7 @@ class Answerer:
         area = await self._area(principal, question.area_ids)
         chain = await self._chain(question.provider_id, area)
         pool = question.max_sources * prompt.PER_DOCUMENT * (4 if question.hybrid else 2)
-        hits = await self.library.search(
+        hits = await self.knowledge.search(
             principal,
             question.text,
             scope=None if question.include_personal else "shared",
@@ -103,7 +107,7 @@ class Answerer:
         readable = readable_areas(principal)
         for area_id in area_ids or []:
             if PydanticObjectId.is_valid(area_id) and (readable is None or area_id in readable):
-                with self.library.stores.mongo.breaker.guard():
+                with self.mongo.breaker.guard():
                     area = await Area.get(PydanticObjectId(area_id))
                 if area is not None:
                     return area
@@ -218,6 +222,6 @@ class Answer:
             total_ms=outcome.total_ms,
             usage=vars(outcome.usage),
         )
-        with self.answerer.library.stores.mongo.breaker.guard():
+        with self.answerer.mongo.breaker.guard():
             await record.insert()
         outcome.query_id = str(record.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import quote
 
 import anyio
@@ -158,6 +158,11 @@ class SearchIn(BaseModel):
 class SearchHit(BaseModel):
     document_id: str
     title: str
+    scope: Scope
+    area_id: str | None
+    owner_id: str
+    tags: list[str]
+    link: str | None
     chunk_index: int
     page: int | None
     text: str
@@ -372,6 +377,11 @@ async def search(request: Request, body: SearchIn, principal: Principal) -> Sear
             SearchHit(
                 document_id=str(h.document.id),
                 title=h.document.title,
+                scope=cast("Scope", h.document.scope),
+                area_id=h.document.area_id or None,
+                owner_id=h.document.owner_id,
+                tags=list(h.document.tags),
+                link=h.document.link or None,
                 chunk_index=h.chunk_index,
                 page=h.page or None,
                 text=h.text,

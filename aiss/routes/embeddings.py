@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from ..api import endpoint
-from ..errors import ValidationFailed
+from ..embedding.remote import EMBED_PATH
+from ..embedding.service import Embedder, Lane
+from ..errors import Unauthorized, ValidationFailed
 from ..state import app_state, served
 
 if TYPE_CHECKING:
@@ -60,6 +62,18 @@ class ModelList(BaseModel):
     models: list[ModelView]
 
 
+class InternalEmbedRequest(BaseModel):
+    model: str = Field(max_length=200)
+    texts: list[str] = Field(min_length=1, max_length=4096)
+    lane: Lane = "ingest"
+    query: bool = False
+
+
+class InternalEmbedResponse(BaseModel):
+    vectors: str = Field(description="base64 of little-endian float32, texts x dimension")
+    tokens: int
+
+
 def embeddings(request: Request) -> Embeddings:
     return served(app_state(request).embeddings, "embeddings")
 
@@ -106,7 +120,7 @@ async def models(request: Request, principal: Principal) -> ModelList:
     handle = embeddings(request)
     views = []
     for service in handle.services():
-        backend = service.backend
+        backend = service.backend if isinstance(service, Embedder) else None
         views.append(
             ModelView(
                 name=service.info.name,
@@ -121,8 +135,31 @@ async def models(request: Request, principal: Principal) -> ModelList:
     return ModelList(models=views)
 
 
+@endpoint(
+    body=InternalEmbedRequest,
+    responses={200: InternalEmbedResponse},
+    errors=[401, 404, 429, 503],
+    tags=["internal"],
+)
+async def internal_embed(request: Request, body: InternalEmbedRequest) -> InternalEmbedResponse:
+    """Embed for another AISS role (a service token); never routed by the gateway."""
+    state = app_state(request)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthorized("send Authorization: Bearer <service token>")
+    served(state.users, "users").tokens.verify(token.strip(), "service")
+    result = (
+        await embeddings(request)
+        .find(body.model)
+        .embed(body.texts, lane=body.lane, query=body.query)
+    )
+    vectors = base64.b64encode(result.vectors.astype("<f4").tobytes()).decode()
+    return InternalEmbedResponse(vectors=vectors, tokens=result.tokens)
+
+
 def routes() -> list[Route]:
     return [
+        Route(EMBED_PATH, internal_embed, methods=["POST"]),
         Route("/api/v1/embeddings", create, methods=["POST"]),
         Route("/v1/embeddings", create, methods=["POST"]),
         Route("/api/v1/embeddings/models", models, methods=["GET"]),

@@ -14,6 +14,7 @@ from terminal.ssh import Credentials
 
 from ..api import Paging, endpoint
 from ..errors import AissError, error_response
+from ..origins import origin_allowed
 from ..state import app_state, served
 from ..terminals.manager import LocalTarget, SshTarget
 from ..terminals.query import ask
@@ -77,6 +78,7 @@ class SessionView(BaseModel):
     exit_code: int | None
     error: str | None
     ws_path: str
+    node: str  # host:port of the AISS process running it
     created_at: datetime
     ended_at: datetime | None
 
@@ -99,6 +101,7 @@ class SessionView(BaseModel):
             exit_code=r.exit_code if r.exit_code >= 0 else None,
             error=r.error or None,
             ws_path=f"{API}/sessions/{r.id}/stream",
+            node=r.node,
             created_at=iso(r.created_at),
             ended_at=iso(r.ended_at) if r.ended_at else None,
         )
@@ -256,10 +259,8 @@ async def stream(websocket: WebSocket) -> None:
     """The terminal stream; docs/terminal-protocol.md describes it."""
     state = app_state(websocket)
     origin = websocket.headers.get("origin")
-    allowed = state.settings.cors_allowed_origins
     host = websocket.headers.get("host", "")
-    same = origin is not None and origin.split("://", 1)[-1] == host
-    if origin and not same and "*" not in allowed and origin not in allowed:
+    if not origin_allowed(origin, host, state.settings.cors_allowed_origins):
         await websocket.close(1008, "origin not allowed")
         return
     session_id = str(websocket.path_params["session_id"])

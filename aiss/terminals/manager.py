@@ -104,7 +104,8 @@ class Terminals:
         )
         self.sessions: dict[str, TerminalSession] = {}
         self.tickets: dict[str, Ticket] = {}
-        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        # host:port at which the load balancer reaches this process (`aiss serve` fills it in).
+        self.node = settings.node or f"{socket.gethostname()}:{settings.port}"
         self.home = settings.data_dir / "terminal" / "home"
         self.policy = Policy(
             scrollback=settings.terminal_scrollback,
@@ -424,7 +425,10 @@ class Terminals:
         now = time.monotonic()
         self.tickets = {k: t for k, t in self.tickets.items() if t.expires > now}
         ticket = Ticket(session_id, principal, role, now + TICKET_SECONDS)
-        token = secrets.token_urlsafe(24)
+        # The owner's address leads the ticket, so a proxy can route the stream here
+        # without asking anyone; '_' never occurs in a host name or port.
+        host, _, port = self.node.rpartition(":")
+        token = f"{host}_{port}_{secrets.token_hex(16)}"
         self.tickets[token] = ticket
         return token, ticket
 

@@ -88,6 +88,7 @@ class UsersActor(Actor[UsersMessage]):
         login_limit: tuple[int, float],
         announce: Callable[[str], None],
         clock: Callable[[], float] = time.time,
+        seed: bool = True,
     ) -> None:
         self.mongo = mongo
         self.tokens = tokens
@@ -97,10 +98,12 @@ class UsersActor(Actor[UsersMessage]):
         self.announce = announce
         self.clock = clock
         self._cache: dict[str, tuple[float, User]] = {}
-        self._seeded = False
+        self._seeded = not seed  # one role seeds the first admin, not every process
 
     async def on_start(self) -> None:
         # Seed now when the database answers; otherwise the first message does it.
+        if self._seeded:
+            return
         with contextlib.suppress(StoreUnavailable), self.mongo.breaker.guard():
             self.mongo.database  # noqa: B018
             await self._seed()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from actors import ActorRef, ActorSpec, Strategy, Supervisor
@@ -49,8 +49,10 @@ class Users:
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("send Authorization: Bearer <access token or API key>")
         if parse_api_key(token) is not None:
-            return await self.ref.ask(ResolveApiKey(token))
-        return await self.ref.ask(ResolveToken(token))
+            principal = await self.ref.ask(ResolveApiKey(token))
+        else:
+            principal = await self.ref.ask(ResolveToken(token))
+        return replace(principal, credential=token)
 
 
 def build_users(
@@ -73,6 +75,7 @@ def build_users(
             admin_password=admin.reveal() if admin else None,
             login_limit=settings.login_rate_limit,
             announce=announce,
+            seed=settings.role in ("all", "users"),
         )
 
     spec = ActorSpec(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -107,6 +107,9 @@ class Principal:
     role: str
     permissions: tuple[AreaPermission, ...]
     via: Literal["token", "api_key", "ssh"]
+    # The bearer credential of the request, so that a role reached over HTTP on
+    # the caller's behalf checks the same rights; empty for SSH logins.
+    credential: str = field(default="", repr=False, compare=False)
 
     @property
     def is_admin(self) -> bool:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from aiss.__main__ import serve_settings
-from aiss.config import Settings
+from aiss.config import ConfigError, Settings
 
 from ..servers import free_port
 
@@ -92,7 +92,41 @@ def test_bad_configuration_stops_start_up_with_a_clear_message(tmp_path: Path) -
     [("all", None, 9000), ("gateway", None, 9000), ("rag", None, 8085), ("rag", 7000, 7000)],
 )
 def test_roles_listen_on_their_classic_ports(role: str, port: int | None, expected: int) -> None:
-    settings = Settings.from_env({"API_GATEWAY_PORT": "9000"}, env_file=None)
+    settings = Settings.from_env({"API_GATEWAY_PORT": "9000", **SHARED}, env_file=None)
     args = argparse.Namespace(role=role, host=None, port=port)
     chosen = serve_settings(settings, args)
     assert (chosen.role, chosen.port) == (role, expected)
+    assert chosen.node == f"127.0.0.1:{expected}"
+
+
+SHARED = {
+    "MONGODB_URI": "mongodb://mongo:27017",
+    "AISS_S3_ENDPOINT": "http://minio:9000",
+    "JWT_SECRET": "s" * 40,
+    "AISS_ENCRYPTION_KEY": "k" * 40,
+}
+
+
+@pytest.mark.parametrize("missing", sorted(SHARED))
+def test_a_role_refuses_to_start_without_the_shared_stores_and_keys(missing: str) -> None:
+    environ = {k: v for k, v in SHARED.items() if k != missing}
+    settings = Settings.from_env(environ, env_file=None)
+    with pytest.raises(ConfigError) as raised:
+        serve_settings(settings, argparse.Namespace(role="documents", host=None, port=None))
+    assert raised.value.problems == [
+        f"{missing}: required with --role documents; every role must use the same one"
+    ]
+    # One process with everything in it keeps its embedded defaults.
+    alone = serve_settings(settings, argparse.Namespace(role="all", host=None, port=None))
+    assert alone.role == "all"
+
+
+def test_the_node_is_the_address_others_reach() -> None:
+    settings = Settings.from_env({"AISS_HOST": "0.0.0.0"}, env_file=None)
+    chosen = serve_settings(settings, argparse.Namespace(role="all", host=None, port=None))
+    host, _, port = chosen.node.rpartition(":")
+    assert port == "8080" and host not in ("0.0.0.0", "")
+    given = Settings.from_env({"AISS_NODE": "10.0.0.7:8087"}, env_file=None)
+    assert serve_settings(given, argparse.Namespace(role="all", host=None, port=None)).node == (
+        "10.0.0.7:8087"
+    )

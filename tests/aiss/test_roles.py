@@ -1,0 +1,258 @@
+"""The classic layout on loopback: every role its own `aiss serve --role` process.
+
+MongoDB and S3 are real servers reached over TCP (the embedded ones, run by
+the test); the gateway is the only address the client uses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from actors import DynamicSupervisor, running
+from aiss.config import ROLE_PORTS, role_url_variable
+from aiss.storage.embedded import EmbeddedMongo, EmbeddedS3
+from terminal import frames
+from tests.servers import free_port
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+
+pytestmark = pytest.mark.anyio
+
+ADMIN_PASSWORD = "Roles-are-apart-2026"
+FACT = "The Quillon ferry leaves pier 14 at 06:40 every weekday."
+
+
+@pytest.fixture
+async def stores(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedMongo, EmbeddedS3]]:
+    """A MongoDB wire server and an S3 server that every role reaches over TCP."""
+    mongo, s3 = EmbeddedMongo(tmp_path / "mongo"), EmbeddedS3(tmp_path / "s3", region="us-east-1")
+    tree = DynamicSupervisor("servers")
+    async with running(tree):
+        await tree.start_child(mongo)
+        await tree.start_child(s3)
+        yield mongo, s3
+
+
+@asynccontextmanager
+async def layout(tmp: Path, mongo: EmbeddedMongo, s3: EmbeddedS3) -> AsyncIterator[dict[str, str]]:
+    """Start every role; yield each role's base URL once all are ready."""
+    ports = {role: free_port() for role in ROLE_PORTS}
+    key, secret = s3.credentials()
+    env = {
+        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "HF_HOME", "HF_HUB_CACHE")},
+        "MONGODB_URI": mongo.uri,
+        "MONGODB_DATABASE": "roles",
+        "AISS_S3_ENDPOINT": s3.endpoint,
+        "MINIO_ROOT_USER": key,
+        "MINIO_ROOT_PASSWORD": secret,
+        "MINIO_BUCKET": "roles",
+        "JWT_SECRET": "x" * 48,
+        "AISS_ENCRYPTION_KEY": "y" * 48,
+        "ADMIN_INITIAL_PASSWORD": ADMIN_PASSWORD,
+        "AISS_ARGON2_TIME_COST": "1",
+        "AISS_ARGON2_MEMORY": "8MiB",
+        "AISS_EMBEDDING_THREADS": "1",
+        "AISS_INGEST_WORKERS": "1",
+        "AISS_LOG_FORMAT": "text",
+        "LOG_LEVEL": "warning",
+        "AISS_SSH_PORT": "0",
+        **{
+            role_url_variable(role): f"http://127.0.0.1:{port}"
+            for role, port in ports.items()
+            if role != "gateway"
+        },
+    }
+    processes = []
+    try:
+        for role, port in ports.items():
+            role_env = env | {
+                "AISS_DATA_DIR": str(tmp / role),
+                "AISS_NODE": f"127.0.0.1:{port}",
+            }
+            if role == "terminal-gateway":
+                role_env["AISS_SSH_PORT"] = str(free_port())
+            with (tmp / f"{role}.log").open("wb") as log:
+                processes.append(
+                    subprocess.Popen(  # noqa: ASYNC220 - started once, watched over HTTP
+                        [
+                            sys.executable,
+                            "-m",
+                            "aiss",
+                            "serve",
+                            "--role",
+                            role,
+                            "--port",
+                            str(port),
+                        ],
+                        env=role_env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        urls = {role: f"http://127.0.0.1:{port}" for role, port in ports.items()}
+        async with httpx.AsyncClient(timeout=5) as client:
+            for role, url in urls.items():
+                await ready(client, role, url, tmp)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:  # in a thread: the stores they are leaving are served by this loop
+                await anyio.to_thread.run_sync(process.wait, 20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def ready(client: httpx.AsyncClient, role: str, url: str, tmp: Path) -> None:
+    with anyio.move_on_after(90):
+        while True:
+            try:
+                if (await client.get(f"{url}/ready")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await anyio.sleep(0.2)
+    raise AssertionError(f"{role} never became ready:\n{(tmp / f'{role}.log').read_text()[-3000:]}")
+
+
+async def until_ready(http: httpx.AsyncClient, document_id: str, headers: dict[str, str]) -> None:
+    with anyio.fail_after(60):
+        while True:
+            doc = (await http.get(f"/api/v1/documents/{document_id}", headers=headers)).json()
+            if doc["status"] == "ready":
+                return
+            assert doc["status"] not in ("failed",), doc
+            await anyio.sleep(0.2)
+
+
+@pytest.mark.timeout(300)
+async def test_login_upload_ask_and_terminal_through_the_gateway(
+    tmp_path: Path, stores: tuple[EmbeddedMongo, EmbeddedS3]
+) -> None:
+    async with AsyncExitStack() as stack:
+        urls = await stack.enter_async_context(layout(tmp_path, *stores))
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=urls["gateway"], timeout=30)
+        )
+        login = await http.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+        # Unknown paths and bad input keep their JSON errors through the proxy.
+        missing = await http.get("/api/v1/nowhere", headers=auth)
+        assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+        bad = await http.post("/api/v1/search", headers=auth, json={"query": ""})
+        assert bad.status_code == 422 and bad.json()["error"] == "validation_failed"
+
+        uploaded = await http.post(
+            "/api/v1/documents",
+            headers=auth,
+            data={"title": "Ferries"},
+            files={"file": ("ferries.md", f"# Ferries\n\n{FACT}\n".encode())},
+        )
+        assert uploaded.status_code == 202, uploaded.text
+        document_id = uploaded.json()["id"]
+        await until_ready(http, document_id, auth)
+        # The documents role loads no model: it embedded through the embedding role.
+        async with httpx.AsyncClient() as direct:
+            assert (
+                "aiss_embedding_tokens"
+                not in (await direct.get(f"{urls['documents']}/metrics")).text
+            )
+            embedding_metrics = (await direct.get(f"{urls['embedding']}/metrics")).text
+            assert 'aiss_embedding_tokens_total{model="general"}' in embedding_metrics
+            # Its internal endpoint wants a service token, and the gateway never routes it.
+            internal = {"model": "general", "texts": ["x"]}
+            refused = await direct.post(
+                f"{urls['embedding']}/internal/v1/embed", json=internal, headers=auth
+            )
+            assert refused.status_code == 401
+        unrouted = await http.post("/internal/v1/embed", json=internal)
+        assert unrouted.status_code in (404, 405)  # the web UI's files answer there
+
+        # rag reaches documents over HTTP as the caller; the answer cites the upload.
+        asked = await http.post(
+            "/api/v1/rag/query",
+            headers=auth,
+            json={"question": "When does the Quillon ferry leave?"},
+        )
+        assert asked.status_code == 200, asked.text
+        answer = asked.json()
+        assert answer["sources"][0]["document_id"] == document_id
+        assert "06:40" in answer["answer"]
+
+        # Streamed answers pass through as server-sent events.
+        events: list[str] = []
+        async with http.stream(
+            "POST",
+            "/api/v1/rag/query",
+            headers=auth | {"Accept": "text/event-stream"},
+            json={"question": "Which pier does the Quillon ferry leave from?"},
+        ) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            events = [line async for line in stream.aiter_lines() if line.startswith("event:")]
+        assert events[0] == "event: sources" and events[-1] == "event: done"
+
+        embedded = await http.post("/api/v1/embeddings", headers=auth, json={"input": ["ferry"]})
+        assert embedded.status_code == 200 and len(embedded.json()["data"]) == 1
+
+        await terminal_through_the_gateway(http, auth, urls)
+
+
+async def terminal_through_the_gateway(
+    http: httpx.AsyncClient, auth: dict[str, str], urls: dict[str, str]
+) -> None:
+    opened = await http.post(
+        "/api/v1/terminal/sessions", headers=auth, json={"target": {"type": "local"}}
+    )
+    assert opened.status_code == 201, opened.text
+    session: dict[str, Any] = opened.json()
+    assert session["node"] == urls["terminal-sessions"].removeprefix("http://")
+    granted = await http.post(
+        f"/api/v1/terminal/sessions/{session['id']}/ticket", headers=auth, json={}
+    )
+    assert granted.status_code == 200, granted.text
+    ws_url = urls["gateway"].replace("http://", "ws://") + session["ws_path"]
+    output = bytearray()
+    async with connect(
+        f"{ws_url}?ticket={granted.json()['ticket']}",
+        origin=urls["gateway"],  # type: ignore[arg-type]
+    ) as ws:
+        await ws.send(frames.input_frame(b"echo $((6*7))-via-gateway\r"))
+        with anyio.fail_after(15):
+            while b"42-via-gateway" not in output:
+                message = await ws.recv()
+                assert isinstance(message, bytes)
+                if message[0] == frames.OUTPUT:
+                    output += message[1:]
+                    await ws.send(frames.ack_frame(len(message) - 1))
+    # A spent ticket is refused by the owner, and the refusal comes back through.
+    async with connect(f"{ws_url}?ticket={granted.json()['ticket']}") as ws:
+        with anyio.fail_after(10):
+            while True:
+                try:
+                    await ws.recv()
+                except Exception as exc:
+                    assert getattr(exc, "rcvd", None) and exc.rcvd.code == 4401  # type: ignore[attr-defined]
+                    break
+    ended = await http.delete(f"/api/v1/terminal/sessions/{session['id']}", headers=auth)
+    assert ended.status_code == 204, ended.text
+    listed = (await http.get("/api/v1/terminal/sessions", headers=auth)).json()
+    assert [s["status"] for s in listed["items"] if s["id"] == session["id"]] == ["closed"]
+    json.dumps(listed)  # the listing is plain JSON all the way
