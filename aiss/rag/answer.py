@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..documents.knowledge import Knowledge
     from ..llm.providers import Providers
+    from ..metrics import Metrics
     from ..storage.models import LlmProvider
     from ..storage.mongo import MongoStore
     from ..users.views import Principal
@@ -64,10 +65,16 @@ class Outcome:
 
 class Answerer:
     def __init__(
-        self, knowledge: Knowledge, mongo: MongoStore, providers: Providers, settings: Settings
+        self,
+        knowledge: Knowledge,
+        mongo: MongoStore,
+        providers: Providers,
+        settings: Settings,
+        metrics: Metrics | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.mongo = mongo
+        self.metrics = metrics
         self.providers = providers
         self.deadlines = Deadlines(settings.llm_first_token_timeout, settings.llm_token_timeout)
         self.ollama_host = settings.ollama_host
@@ -190,17 +197,27 @@ class Answer:
                 max_tokens=question.max_tokens,
                 usage=outcome.usage,
             )
+            metrics = self.answerer.metrics
             try:
                 async for text in tokens:
                     if outcome.first_token_ms is None:
                         outcome.first_token_ms = (time.perf_counter() - self.started) * 1000
+                        if metrics:
+                            metrics.llm_first_token_seconds.labels(
+                                provider.name, provider.model
+                            ).observe(outcome.first_token_ms / 1000)
                     yield text
+                if metrics:
+                    metrics.llm_calls.labels(provider.name, "ok").inc()
                 return
             except CallFailed as exc:
                 logger.warning(
                     "LLM call failed",
                     extra={"provider": provider.name, "reason": exc.reason, "started": exc.started},
                 )
+                if metrics:
+                    outcome_label = "broke_off" if exc.started else "failed"
+                    metrics.llm_calls.labels(provider.name, outcome_label).inc()
                 if exc.started:
                     raise UpstreamFailed(f"the answer broke off: {exc}") from None
                 reasons.append(str(exc))

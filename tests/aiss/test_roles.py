@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import asyncssh
 import httpx
 import pytest
 from websockets.asyncio.client import connect
@@ -21,12 +25,12 @@ from websockets.asyncio.client import connect
 from actors import DynamicSupervisor, running
 from aiss.config import ROLE_PORTS, role_url_variable
 from aiss.storage.embedded import EmbeddedMongo, EmbeddedS3
+from aiss.tlscert import write as write_certificate
 from terminal import frames
 from tests.servers import free_port
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
-    from pathlib import Path
 
 
 pytestmark = pytest.mark.anyio
@@ -35,20 +39,29 @@ ADMIN_PASSWORD = "Roles-are-apart-2026"
 FACT = "The Quillon ferry leaves pier 14 at 06:40 every weekday."
 
 
-@pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedMongo, EmbeddedS3]]:
-    """A MongoDB wire server and an S3 server that every role reaches over TCP."""
-    mongo, s3 = EmbeddedMongo(tmp_path / "mongo"), EmbeddedS3(tmp_path / "s3", region="us-east-1")
+@pytest.fixture(scope="module")
+async def roles(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Layout]:
+    """Every role started, with a MongoDB wire server and an S3 server they reach over TCP."""
+    tmp = tmp_path_factory.mktemp("roles")
+    mongo, s3 = EmbeddedMongo(tmp / "mongo"), EmbeddedS3(tmp / "s3", region="us-east-1")
     tree = DynamicSupervisor("servers")
     async with running(tree):
         await tree.start_child(mongo)
         await tree.start_child(s3)
-        yield mongo, s3
+        async with layout(tmp, mongo, s3) as started:
+            yield started
+
+
+@dataclass(frozen=True)
+class Layout:
+    tmp: Path
+    urls: dict[str, str]  # role -> base URL
+    ssh_port: int  # the SSH gateway's
 
 
 @asynccontextmanager
-async def layout(tmp: Path, mongo: EmbeddedMongo, s3: EmbeddedS3) -> AsyncIterator[dict[str, str]]:
-    """Start every role; yield each role's base URL once all are ready."""
+async def layout(tmp: Path, mongo: EmbeddedMongo, s3: EmbeddedS3) -> AsyncIterator[Layout]:
+    """Start every role as its own process; yield once all are ready."""
     ports = {role: free_port() for role in ROLE_PORTS}
     key, secret = s3.credentials()
     env = {
@@ -76,6 +89,7 @@ async def layout(tmp: Path, mongo: EmbeddedMongo, s3: EmbeddedS3) -> AsyncIterat
         },
     }
     processes = []
+    ssh_port = free_port()
     try:
         for role, port in ports.items():
             role_env = env | {
@@ -83,7 +97,7 @@ async def layout(tmp: Path, mongo: EmbeddedMongo, s3: EmbeddedS3) -> AsyncIterat
                 "AISS_NODE": f"127.0.0.1:{port}",
             }
             if role == "terminal-gateway":
-                role_env["AISS_SSH_PORT"] = str(free_port())
+                role_env["AISS_SSH_PORT"] = str(ssh_port)
             with (tmp / f"{role}.log").open("wb") as log:
                 processes.append(
                     subprocess.Popen(  # noqa: ASYNC220 - started once, watched over HTTP
@@ -106,7 +120,7 @@ async def layout(tmp: Path, mongo: EmbeddedMongo, s3: EmbeddedS3) -> AsyncIterat
         async with httpx.AsyncClient(timeout=5) as client:
             for role, url in urls.items():
                 await ready(client, role, url, tmp)
-        yield urls
+        yield Layout(tmp, urls, ssh_port)
     finally:
         for process in processes:
             process.terminate()
@@ -140,11 +154,9 @@ async def until_ready(http: httpx.AsyncClient, document_id: str, headers: dict[s
 
 
 @pytest.mark.timeout(300)
-async def test_login_upload_ask_and_terminal_through_the_gateway(
-    tmp_path: Path, stores: tuple[EmbeddedMongo, EmbeddedS3]
-) -> None:
+async def test_login_upload_ask_and_terminal_through_the_gateway(roles: Layout) -> None:
+    urls = roles.urls
     async with AsyncExitStack() as stack:
-        urls = await stack.enter_async_context(layout(tmp_path, *stores))
         http = await stack.enter_async_context(
             httpx.AsyncClient(base_url=urls["gateway"], timeout=30)
         )
@@ -242,6 +254,15 @@ async def terminal_through_the_gateway(
                 if message[0] == frames.OUTPUT:
                     output += message[1:]
                     await ws.send(frames.ack_frame(len(message) - 1))
+        # A question from the terminal: the session's role asks documents as the viewer.
+        await ws.send(frames.query_frame("When does the Quillon ferry leave?"))
+        with anyio.fail_after(20):
+            while True:
+                message = await ws.recv()
+                assert isinstance(message, bytes)
+                if message[0] == frames.STATUS and json.loads(message[1:])["type"] == "answer":
+                    assert "06:40" in json.loads(message[1:])["answer"]
+                    break
     # A spent ticket is refused by the owner, and the refusal comes back through.
     async with connect(f"{ws_url}?ticket={granted.json()['ticket']}") as ws:
         with anyio.fail_after(10):
@@ -255,4 +276,107 @@ async def terminal_through_the_gateway(
     assert ended.status_code == 204, ended.text
     listed = (await http.get("/api/v1/terminal/sessions", headers=auth)).json()
     assert [s["status"] for s in listed["items"] if s["id"] == session["id"]] == ["closed"]
-    json.dumps(listed)  # the listing is plain JSON all the way
+
+
+ROOT = Path(__file__).resolve().parents[2]
+NGINX = Path("/usr/sbin/nginx")
+
+
+@asynccontextmanager
+async def nginx(roles: Layout) -> AsyncIterator[tuple[int, int, Path]]:
+    """deploy/nginx.conf in front of the roles: HTTPS port, SSH port, certificate.
+
+    Only what ties it to Docker changes: service names become loopback
+    addresses, listen ports free ones, and Debian's nginx loads its stream
+    module (the official image has it built in).
+    """
+    port = {role: url.rpartition(":")[2] for role, url in roles.urls.items()}
+    https, plain, ssh = free_port(), free_port(), free_port()
+    certs = roles.tmp / "certs"
+    write_certificate(certs, ["127.0.0.1"])
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    for old, new in (
+        ("listen 8080;", f"listen 127.0.0.1:{plain};"),
+        ("listen 8443 ssl http2;", f"listen 127.0.0.1:{https} ssl http2;"),
+        ("listen 2222;", f"listen 127.0.0.1:{ssh};"),
+        ("/etc/nginx/certs", str(certs)),
+        ("api-gateway:8080", f"127.0.0.1:{port['gateway']}"),
+        ("terminal-gateway:2222", f"127.0.0.1:{roles.ssh_port}"),
+        ("808[67]", f"(?:{port['terminal-gateway']}|{port['terminal-sessions']})"),
+        ("pid /tmp/nginx.pid;", f"pid {roles.tmp}/nginx.pid;"),
+        (
+            "access_log /dev/stdout;",
+            f"log_format routed '$uri $upstream_addr'; access_log {roles.tmp}/access.log routed;",
+        ),
+    ):
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    conf = "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n" + conf
+    path = roles.tmp / "nginx.conf"
+    path.write_text(conf)
+    checked = subprocess.run(  # noqa: ASYNC221 - a one-off check before serving
+        [NGINX, "-t", "-c", path], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
+    process = await anyio.open_process([NGINX, "-c", path, "-g", "daemon off;"])
+    try:
+        with anyio.fail_after(10):
+            while True:
+                try:
+                    probe = await anyio.connect_tcp("127.0.0.1", https)
+                    await probe.aclose()
+                    break
+                except OSError:
+                    await anyio.sleep(0.05)
+        yield https, ssh, certs / "tls.crt"
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+@pytest.mark.timeout(300)
+async def test_nginx_sends_terminal_streams_to_their_owner_and_ssh_to_the_gateway(
+    roles: Layout,
+) -> None:
+    async with nginx(roles) as (https, ssh_port, cert):
+        tls = ssl.create_default_context(cafile=str(cert))
+        base = f"https://127.0.0.1:{https}"
+        async with httpx.AsyncClient(base_url=base, verify=tls, timeout=30) as http:
+            login = await http.post(
+                "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+            )
+            assert login.status_code == 200, login.text
+            assert login.headers["strict-transport-security"] == "max-age=31536000"
+            assert (await http.get("/metrics")).status_code == 404  # scraped inside only
+            auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            opened = await http.post(
+                "/api/v1/terminal/sessions", headers=auth, json={"target": {"type": "local"}}
+            )
+            session = opened.json()
+            granted = await http.post(
+                f"/api/v1/terminal/sessions/{session['id']}/ticket", headers=auth, json={}
+            )
+            url = f"wss://127.0.0.1:{https}{session['ws_path']}?ticket={granted.json()['ticket']}"
+            async with connect(url, ssl=tls, origin=base) as ws:  # type: ignore[arg-type]
+                await ws.send(frames.input_frame(b"echo $((6*7))-via-nginx\r"))
+                output = bytearray()
+                with anyio.fail_after(15):
+                    while b"42-via-nginx" not in output:
+                        message = await ws.recv()
+                        assert isinstance(message, bytes)
+                        if message[0] == frames.OUTPUT:
+                            output += message[1:]
+            await http.delete(f"/api/v1/terminal/sessions/{session['id']}", headers=auth)
+        # nginx took the stream straight to the terminal-sessions process.
+        owner = roles.urls["terminal-sessions"].removeprefix("http://")
+        routed = (roles.tmp / "access.log").read_text().splitlines()
+        assert f"{session['ws_path']} {owner}" in routed, routed
+
+        async with asyncssh.connect(
+            "127.0.0.1",
+            ssh_port,
+            username="admin",
+            password=ADMIN_PASSWORD,
+            known_hosts=None,
+        ) as conn:
+            assert conn.get_extra_info("server_version").startswith("SSH-2.0-")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -160,6 +161,14 @@ async def test_failures_before_and_after_the_first_token(
         assert "broke off" in events[-1][1]["message"]
         stored = (await api.call("GET", f"/rag/history/{events[-1][1]['query_id']}", token)).json()
         assert stored["answer"] == "Orwell supervises " and "between two tokens" in stored["error"]
+
+    metrics = (await api.http.get("/metrics")).text
+    for outcome in ("failed", "broke_off"):
+        counted = re.search(
+            rf'aiss_llm_calls_total{{outcome="{outcome}",provider="[^"]+"}} (\S+)', metrics
+        )
+        assert counted and float(counted.group(1)) >= 1, outcome
+    assert "aiss_llm_first_token_seconds_count" in metrics  # the stalled call had started
 
 
 async def test_the_hourly_cap_answers_429(api: Api, fake: tuple[FakeLlm, str]) -> None:
