@@ -70,6 +70,21 @@ def serve_settings(settings: Settings, args: argparse.Namespace) -> Settings:
     return chosen
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, ending terminal sessions before it closes their sockets.
+
+    uvicorn closes WebSockets (1012) before the app's lifespan ends; draining
+    first lets every viewer receive its session's exit status.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        app = self.config.app
+        drain = getattr(getattr(app, "state", None), "drain", None)
+        if drain is not None:
+            await drain()
+        await super().shutdown(sockets)
+
+
 def serve(settings: Settings) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     fatal: list[Exception] = []
@@ -102,7 +117,7 @@ def serve(settings: Settings) -> int:
         server_header=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout) or 1,
     )
-    server = uvicorn.Server(config)
+    server = Server(config)
     server.run()
     if not server.started:
         return 3

@@ -39,7 +39,7 @@ _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 class Paging(BaseModel):
     """The query of every paged listing."""
 
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=1_000_000_000)  # the stores take 8-byte ints
     limit: int = Field(default=50, ge=1, le=500)
 
 
@@ -147,6 +147,8 @@ async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
         data = json.loads(b"".join(chunks))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("the body is nested too deeply") from None
     return _validate(model, data)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from .llm.providers import Providers
 from .mcp.contexts import Contexts
 from .mcp.server import McpEndpoint
 from .metrics import Metrics
-from .middleware import RequestContext
+from .middleware import RequestContext, SecurityHeaders
 from .proxy import Owners, Proxy
 from .rag.answer import Answerer
 from .routes import areas as area_routes
@@ -184,6 +185,8 @@ def create_app(
                 gateway.answerer = rag
             if terminals is not None:
                 terminals.terminals.library = library
+                # `aiss serve` calls it before closing sockets (aiss/__main__.py).
+                app.state.drain = partial(terminals.terminals.drain, settings.shutdown_timeout / 2)
             state = AppState(
                 settings,
                 root,
@@ -211,6 +214,7 @@ def create_app(
     origins = list(settings.cors_allowed_origins)
     middleware = [
         Middleware(RequestContext, metrics=metrics),
+        Middleware(SecurityHeaders),
         Middleware(
             CORSMiddleware,
             allow_origins=origins,

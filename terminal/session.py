@@ -74,6 +74,7 @@ class Viewer:
     replay_done_at: float | None = None
     wake: anyio.Event = field(default_factory=anyio.Event)
     closed: bool = False
+    told_end: bool = False  # the exit (or error) status has been sent
     can_drive: bool = False  # set for drivers: a demoted one drives again when free
 
     def __post_init__(self) -> None:
@@ -278,6 +279,7 @@ class TerminalSession(Service):
                     await viewer.send(frames.status(type="error", message=self.error))
                 else:
                     await viewer.send(frames.status(type="exit", code=self.exit_code))
+                viewer.told_end = True
                 return
             viewer.wake = anyio.Event()
             with anyio.move_on_after(1.0):

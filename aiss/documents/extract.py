@@ -18,8 +18,6 @@ from html.parser import HTMLParser
 
 from . import sniff
 
-MAX_UNZIPPED = 200 * 1024 * 1024
-MAX_RATIO = 100
 MAX_PAGES = 5000
 MAX_DEPTH = 64
 MEMORY_HEADROOM = 1536 * 1024**2  # address space an extraction may add to the worker's
@@ -118,9 +116,7 @@ def _docx(data: bytes) -> Extracted:
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-            packed = max(1, sum(info.compress_size for info in archive.infolist()))
-            if unpacked > MAX_UNZIPPED or unpacked / packed > MAX_RATIO:
+            if sniff.bomb(archive):
                 raise ExtractionError("the DOCX unpacks to too much data (a zip bomb?)")
         document = Docx(io.BytesIO(data))
     except ExtractionError:

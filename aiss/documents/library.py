@@ -116,7 +116,8 @@ class Library:
         file.seek(0)
         media_type = sniff.sniff(head, filename, _whole(file) if head.startswith(b"PK") else head)
         name = safe_filename(filename)
-        key = f"documents/{principal.user_id}/{uuid.uuid4().hex}/{name}"
+        # The key holds no user input: names are for people (and the record keeps it).
+        key = f"documents/{principal.user_id}/{uuid.uuid4().hex}"
         digest = hashlib.sha256()
 
         async def body() -> AsyncIterator[bytes]:

@@ -294,7 +294,13 @@ class IngestWorkers(Service):
                         self._wake = anyio.Event()
                     await self._wake.wait()
                 continue
-            await self._handle(lease)
+            try:
+                await self._handle(lease)
+            except AissError as exc:
+                # The queue's own store went away while recording the outcome: the
+                # lease runs out and the job is taken again once it is back.
+                logger.warning("ingestion job %s left to its lease: %s", lease.job_id, exc.message)
+                await anyio.sleep(self.poll)
 
     async def _handle(self, lease: Lease) -> None:
         jobs = self.ingestion.stores.jobs

@@ -19,6 +19,8 @@ TEXT: Final = "text/plain"
 CSV: Final = "text/csv"
 JSON: Final = "application/json"
 ALLOWED: Final = (PDF, DOCX, HTML, MARKDOWN, TEXT, CSV, JSON)
+MAX_UNZIPPED: Final = 200 * 1024 * 1024
+MAX_RATIO: Final = 100
 _BINARY_MAGIC: Final = (
     b"\x89PNG",
     b"\xff\xd8\xff",
@@ -87,6 +89,18 @@ def sniff(head: bytes, filename: str, data: bytes | None = None) -> str:
 def _is_docx(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return "word/document.xml" in archive.namelist()
+            if "word/document.xml" not in archive.namelist():
+                return False
+            if bomb(archive):
+                # Refused before anything is stored; extraction checks again.
+                raise UnsupportedMediaType("the DOCX unpacks to too much data (a zip bomb?)")
+            return True
     except zipfile.BadZipFile:
         return False
+
+
+def bomb(archive: zipfile.ZipFile) -> bool:
+    """The archive's declared contents are too large, or too compressed to be a document."""
+    unpacked = sum(info.file_size for info in archive.infolist())
+    packed = max(1, sum(info.compress_size for info in archive.infolist()))
+    return unpacked > MAX_UNZIPPED or unpacked / packed > MAX_RATIO

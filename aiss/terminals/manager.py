@@ -406,6 +406,19 @@ class Terminals:
             await record.save()
         return record
 
+    async def drain(self, deadline: float) -> None:
+        """End every session and tell its viewers, before the server closes their sockets."""
+        sessions = list(self.sessions.values())
+        for session in sessions:
+            session.error = session.error or "server shutting down"
+            session.request_stop()
+        with anyio.move_on_after(deadline):
+            for session in sessions:
+                await session.ended.wait()
+            # The exit status follows the last output on each socket.
+            while any(not v.closed and not v.told_end for s in sessions for v in s.viewers):  # noqa: ASYNC110
+                await anyio.sleep(0.02)  # polled once, at shutdown
+
     async def terminate(self, principal: Principal, session_id: str) -> None:
         await self._owned(principal, session_id, "end")
         session = self.sessions.get(session_id)
