@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 UI_STAMP := aiss/web/static/index.html
 UI_SOURCES := $(wildcard web/src/*.* web/src/pages/*.js) web/package-lock.json web/build.mjs
 
-.PHONY: serve test lint bench
+.PHONY: serve test lint bench audit
 
 # What `aiss serve` needs.
 $(STAMP): pyproject.toml
@@ -58,6 +58,11 @@ $(UI_STAMP): $(UI_SOURCES)
 serve: $(STAMP) $(UI_STAMP)
 	$(BIN)/aiss serve
 
+# Known vulnerabilities in the installed packages (docs/security.md: needs the
+# index's per-version JSON API, so CI does not run it).
+audit: $(DEV_STAMP)
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off
+
 lint: $(DEV_STAMP) $(UI_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -73,3 +78,5 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.embed
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.rag
+	$(BIN)/python -m bench.terminal
+	$(BIN)/python -m bench.gateway

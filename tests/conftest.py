@@ -34,16 +34,21 @@ SECRET_PATTERNS = [
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
+def secret_in(text: str) -> str | None:
+    """The first secret written in `text` (a log file of a server the tests ran)."""
+    for pattern in SECRET_PATTERNS:
+        if found := pattern.search(text):
+            return found.group(0)
+    return None
+
+
 def leaked(record: logging.LogRecord) -> str | None:
     """The secret in `record` (its message, its extra fields or its traceback), if any."""
     text = record.getMessage()
     text += " ".join(str(v) for k, v in vars(record).items() if k not in _STANDARD)
     if record.exc_info:
         text += logging.Formatter().formatException(record.exc_info)
-    for pattern in SECRET_PATTERNS:
-        if found := pattern.search(text):
-            return found.group(0)
-    return None
+    return secret_in(text)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -21,6 +21,7 @@ from actors import DynamicSupervisor, running
 from aiss.config import ROLE_PORTS, role_url_variable
 from aiss.storage.embedded import EmbeddedMongo, EmbeddedS3
 
+from .conftest import secret_in
 from .servers import free_port
 
 if TYPE_CHECKING:
@@ -127,6 +128,9 @@ async def layout(
                 await anyio.to_thread.run_sync(process.wait, 20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        for role in wanted:
+            text = await anyio.Path(tmp / f"{role}.log").read_text(errors="replace")
+            assert secret_in(text) is None, f"a secret in the {role} role's log"
 
 
 async def ready(client: httpx.AsyncClient, role: str, url: str, tmp: Path) -> None:
