@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.terminal import PASSWORD, Client, rss
 from terminal import frames
-from tests.servers import free_port
+from tests.servers import aiss_serve
 
 # A line every 100 ms without forking `sleep` (a read that times out on an idle pipe):
 # the load is on AISS, not on process creation.
@@ -107,7 +106,6 @@ async def uploader(client: Client, tally: Tally, stop: anyio.Event) -> None:
 
 
 async def bench(args: argparse.Namespace, data: Path) -> None:
-    port = free_port()
     env = {
         **os.environ,
         "AISS_DATA_DIR": str(data),
@@ -117,48 +115,28 @@ async def bench(args: argparse.Namespace, data: Path) -> None:
         "AISS_SSH_PORT": "0",
         "LOG_LEVEL": "warning",
     }
-    server = await anyio.open_process(
-        [sys.executable, "-m", "aiss", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     tally = Tally()
     limits = httpx.Limits(max_connections=args.askers + 20)
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
-        ) as http:
-            with anyio.fail_after(60):
-                while True:
-                    try:
-                        if (await http.get("/ready")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await anyio.sleep(0.2)
-            login = await http.post(
-                "/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
-            )
-            client = Client(http, {"Authorization": f"Bearer {login.json()['access_token']}"})
-            await anyio.sleep(2)
-            before = rss(server.pid)
-            stop = anyio.Event()
-            async with anyio.create_task_group() as tg:
-                for _ in range(args.sessions):
-                    tg.start_soon(session, client, tally, stop)
-                for number in range(args.askers):
-                    tg.start_soon(asker, client, tally, stop, number)
-                tg.start_soon(uploader, client, tally, stop)
-                await anyio.sleep(args.seconds)
-                during = rss(server.pid)
-                stop.set()
-            await anyio.sleep(3)
-            after = rss(server.pid)
-            health = (await http.get("/ready")).status_code
-    finally:
-        server.terminate()
-        await server.wait()
+    async with aiss_serve(env, limits=limits) as (server, http):
+        login = await http.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
+        )
+        client = Client(http, {"Authorization": f"Bearer {login.json()['access_token']}"})
+        await anyio.sleep(2)
+        before = rss(server.pid)
+        stop = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            for _ in range(args.sessions):
+                tg.start_soon(session, client, tally, stop)
+            for number in range(args.askers):
+                tg.start_soon(asker, client, tally, stop, number)
+            tg.start_soon(uploader, client, tally, stop)
+            await anyio.sleep(args.seconds)
+            during = rss(server.pid)
+            stop.set()
+        await anyio.sleep(3)
+        after = rss(server.pid)
+        health = (await http.get("/ready")).status_code
 
     print(f"{args.seconds} s: {args.sessions} terminals printing, {args.askers} askers, uploads\n")
     print("| operation | count | p50 ms | p95 ms | p99 ms |")

@@ -18,23 +18,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
-import httpx
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from terminal import frames
 from terminal.pty import LocalPty, environment
-from tests.servers import free_port
+from tests.servers import aiss_serve
+
+if TYPE_CHECKING:
+    import httpx
 
 PASSWORD = "Bench-Passw0rd-123"
 MARK = b"bench-done-42"  # printed as bench-done-$((40+2)): the echoed command never matches
@@ -115,7 +116,6 @@ async def baseline(command: bytes, home: Path) -> float:
 
 
 async def bench(args: argparse.Namespace, data: Path) -> None:
-    port = free_port()
     env = {
         **os.environ,
         "AISS_DATA_DIR": str(data / "aiss"),
@@ -124,34 +124,15 @@ async def bench(args: argparse.Namespace, data: Path) -> None:
         "AISS_TERMINAL_MAX_SESSIONS": "10000",
         "LOG_LEVEL": "warning",
     }
-    server = await anyio.open_process(
-        [sys.executable, "-m", "aiss", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     big = data / "big.txt"
     size = await anyio.to_thread.run_sync(write_file, big, args.megabytes)
     command = f"stty raw -echo; cat {big}; echo; echo bench-done-$((40+2))\r".encode()
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-            with anyio.fail_after(60):
-                while True:
-                    try:
-                        if (await http.get("/ready")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await anyio.sleep(0.2)
-            login = await http.post(
-                "/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
-            )
-            client = Client(http, {"Authorization": f"Bearer {login.json()['access_token']}"})
-            rows = await measure(client, command, server.pid, args, data)
-    finally:
-        server.terminate()
-        await server.wait()
-        await server.aclose()
+    async with aiss_serve(env) as (server, http):
+        login = await http.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
+        )
+        client = Client(http, {"Authorization": f"Bearer {login.json()['access_token']}"})
+        rows = await measure(client, command, server.pid, args, data)
     raw = await baseline(command, data)
     print("| what | value |")
     print("|---|---:|")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -11,8 +13,9 @@ import httpx
 import uvicorn
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Mapping
 
+    from anyio.abc import Process
     from starlette.types import ASGIApp
 
 
@@ -52,3 +55,35 @@ async def _serve(app: ASGIApp, sock: socket.socket) -> AsyncIterator[httpx.Async
                 yield client
         finally:
             server.should_exit = True
+
+
+@asynccontextmanager
+async def aiss_serve(
+    env: Mapping[str, str], *, limits: httpx.Limits | None = None
+) -> AsyncIterator[tuple[Process, httpx.AsyncClient]]:
+    """`aiss serve` as its own process with `env`, once ready: it and a client bound to it."""
+    port = free_port()
+    process = await anyio.open_process(
+        [sys.executable, "-m", "aiss", "serve", "--port", str(port)],
+        env=dict(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits or httpx.Limits()
+        ) as http:
+            with anyio.fail_after(60):
+                while True:
+                    try:
+                        if (await http.get("/ready")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await anyio.sleep(0.1)
+            yield process, http
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        with anyio.CancelScope(shield=True):
+            await process.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import time
 import unicodedata
@@ -15,7 +16,7 @@ import anyio.to_thread
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
 
-from ..errors import Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from ..errors import AissError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from ..storage.models import Area, ChunkRecord, StoredDocument
 from ..storage.vectors import VectorFilter, collection_name
 from . import sniff
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .pipeline import IngestWorkers
 
 READ_CHUNK = 1024 * 1024
+logger = logging.getLogger("aiss.documents")
 
 
 def safe_filename(name: str) -> str:
@@ -126,46 +128,62 @@ class Library:
                 yield chunk
 
         size = await self.stores.objects.put(key, body(), content_type=media_type)
-        sha256 = digest.hexdigest()
-        with self.stores.mongo.breaker.guard():
-            existing = await StoredDocument.find_one(
-                StoredDocument.owner_id == principal.user_id,
-                StoredDocument.sha256 == sha256,
-                StoredDocument.scope == meta.scope,
-                StoredDocument.area_id == meta.area_id,
-            )
-        if existing is not None and existing.status != "failed":
-            await self.stores.objects.delete(key)
-            return existing, True
-        doc = StoredDocument(
-            owner_id=principal.user_id,
-            scope=meta.scope,
-            area_id=meta.area_id,
-            title=meta.title or name,
-            description=meta.description,
-            tags=meta.tags,
-            filename=name,
-            media_type=media_type,
-            size=size,
-            sha256=sha256,
-            blob_key=key,
-            link=meta.link,
-        )
+        doc: StoredDocument | None = None
         try:
+            sha256 = digest.hexdigest()
+            with self.stores.mongo.breaker.guard():
+                existing = await StoredDocument.find_one(
+                    StoredDocument.owner_id == principal.user_id,
+                    StoredDocument.sha256 == sha256,
+                    StoredDocument.scope == meta.scope,
+                    StoredDocument.area_id == meta.area_id,
+                )
+            if existing is not None and existing.status != "failed":
+                await self.stores.objects.delete(key)
+                return existing, True
+            doc = StoredDocument(
+                owner_id=principal.user_id,
+                scope=meta.scope,
+                area_id=meta.area_id,
+                title=meta.title or name,
+                description=meta.description,
+                tags=meta.tags,
+                filename=name,
+                media_type=media_type,
+                size=size,
+                sha256=sha256,
+                blob_key=key,
+                link=meta.link,
+            )
             with self.stores.mongo.breaker.guard():
                 await doc.insert()
             await self.stores.jobs.enqueue(KIND, {"document_id": str(doc.id)})
-        except Exception:
+        except BaseException:
             # Nothing half-written: no record without a job, no blob without a record.
-            if doc.id is not None:
-                await doc.delete()
-            await self.stores.objects.delete(key)
+            with anyio.CancelScope(shield=True):
+                await self._undo(doc, key)
             raise
         self.workers.notify()
         self.bus.publish(
             DocumentEvent(str(doc.id), doc.owner_id, doc.scope, doc.area_id, "queued", 0)
         )
         return doc, False
+
+    async def _undo(self, doc: StoredDocument | None, key: str) -> None:
+        """Take back a failed upload; what cannot be taken back now is logged.
+
+        A record that cannot be deleted keeps its blob: the workers queue it
+        again later (`IngestWorkers.rescue`).
+        """
+        try:
+            if doc is not None and doc.id is not None:
+                with self.stores.mongo.breaker.guard():
+                    await doc.delete()
+            await self.stores.objects.delete(key)
+        except AissError as exc:
+            logger.warning(
+                "a failed upload left %s behind: %s", key, exc.message, extra={"key": key}
+            )
 
     async def store(
         self, principal: Principal, meta: Upload, content: bytes, filename: str

@@ -42,6 +42,8 @@ KIND = "ingest"
 POINTS = uuid.UUID("6f1c0a52-8a0e-4c55-9d3b-7a1f2b6c9e01")
 EMBED_BATCH = 64
 EXTRACT_SECONDS = 120.0
+RESCUE_SECONDS = 60.0  # how often workers look for documents left without a job
+STRANDED_SECONDS = 120.0  # a queued document untouched this long, with no job, was left
 
 
 def point_id(document_id: str, index: int) -> str:
@@ -268,6 +270,7 @@ class IngestWorkers(Service):
     async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._warm)
+            tg.start_soon(self._rescue_loop)
             for number in range(self.workers):
                 tg.start_soon(self._work, f"{os.getpid()}-{uuid.uuid4().hex[:6]}-{number}")
             task_status.started()
@@ -280,6 +283,41 @@ class IngestWorkers(Service):
             await anyio.to_process.run_sync(extract_in_worker, b"warm", "text/plain")
         except Exception:  # a broken worker shows again, with its document, later
             logger.warning("could not start an extraction process", exc_info=True)
+
+    async def rescue(self) -> int:
+        """Queue again the documents an upload left without a job (its store went away
+        between the record and the job, and the record could not be taken back)."""
+        jobs = self.ingestion.stores.jobs
+        mongo = self.ingestion.stores.mongo
+        before = time.time() - STRANDED_SECONDS
+        with mongo.breaker.guard():
+            stranded = (
+                await StoredDocument.find(
+                    StoredDocument.status == "queued", StoredDocument.updated_at < before
+                )
+                .limit(100)
+                .to_list()
+            )
+        rescued = 0
+        for doc in stranded:
+            waiting = {"kind": KIND, "payload.document_id": str(doc.id)}
+            with mongo.breaker.guard():
+                if await mongo.collection("jobs").count_documents(waiting, limit=1):
+                    continue
+            await jobs.enqueue(KIND, {"document_id": str(doc.id)})
+            logger.warning("document %s had no ingestion job; queued it", doc.id)
+            rescued += 1
+        if rescued:
+            self.notify()
+        return rescued
+
+    async def _rescue_loop(self) -> None:
+        while True:
+            await anyio.sleep(RESCUE_SECONDS)
+            try:
+                await self.rescue()
+            except AissError as exc:
+                logger.warning("could not look for stranded documents: %s", exc.message)
 
     async def _work(self, worker: str) -> None:
         jobs = self.ingestion.stores.jobs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from tokenizers import Tokenizer
 
@@ -17,7 +17,11 @@ from .model import describe
 from .remote import RemoteEmbedder
 from .service import Embedder, Limits, TextEmbedder
 
+E = TypeVar("E", bound=TextEmbedder)
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
 
     from ..auth.tokens import TokenService
@@ -47,6 +51,20 @@ class Embeddings:
         return list({id(e): e for e in self.roles.values()}.values())
 
 
+def _by_role(settings: Settings, make: Callable[[str, ModelInfo], E]) -> dict[str, E]:
+    """One embedder per configured model, shared by the roles (general, personal) naming it."""
+    by_model: dict[str, E] = {}
+    roles: dict[str, E] = {}
+    for role, name in (
+        ("general", settings.general_embedding_model),
+        ("personal", settings.personal_embedding_model),
+    ):
+        if name not in by_model:
+            by_model[name] = make(role, describe(name, settings.hf_cache))
+        roles[role] = by_model[name]
+    return roles
+
+
 def build_embeddings(settings: Settings) -> Embeddings:
     limits = Limits(
         queue=settings.embed_queue,
@@ -56,31 +74,26 @@ def build_embeddings(settings: Settings) -> Embeddings:
         truncate=settings.embed_truncate,
     )
     threads = settings.embedding_threads or os.cpu_count() or 1
-    by_model: dict[str, Embedder] = {}
-    roles: dict[str, TextEmbedder] = {}
-    for role, name in (
-        ("general", settings.general_embedding_model),
-        ("personal", settings.personal_embedding_model),
-    ):
-        if name not in by_model:
-            info = describe(name, settings.hf_cache)
 
-            def load(info: ModelInfo = info) -> tuple[Backend, Tokenizer]:
-                backend = choose(
-                    settings.embedding_backend,
-                    info,
-                    settings.data_dir / "models",
-                    gpu=settings.use_gpu,
-                    fp16=settings.use_fp16,
-                    threads=threads,
-                    int8=settings.embedding_int8,
-                )
-                return backend, Tokenizer.from_file(str(info.directory / "tokenizer.json"))
+    def make(role: str, info: ModelInfo) -> Embedder:
+        def load() -> tuple[Backend, Tokenizer]:
+            backend = choose(
+                settings.embedding_backend,
+                info,
+                settings.data_dir / "models",
+                gpu=settings.use_gpu,
+                fp16=settings.use_fp16,
+                threads=threads,
+                int8=settings.embedding_int8,
+            )
+            return backend, Tokenizer.from_file(str(info.directory / "tokenizer.json"))
 
-            by_model[name] = Embedder(role, info, load, limits)
-        roles[role] = by_model[name]
-    children = list(by_model.values())
-    return Embeddings(supervisor(settings, "embedding", children, Strategy.ONE_FOR_ONE), roles)
+        return Embedder(role, info, load, limits)
+
+    roles = _by_role(settings, make)
+    children = list({id(e): e for e in roles.values()}.values())
+    tree = supervisor(settings, "embedding", children, Strategy.ONE_FOR_ONE)
+    return Embeddings(tree, dict[str, TextEmbedder](roles))
 
 
 def build_remote_embeddings(
@@ -88,14 +101,8 @@ def build_remote_embeddings(
 ) -> Embeddings:
     """The configured models as the embedding role serves them, at AISS_EMBEDDING_URL."""
     url = settings.role_url("embedding")
-    by_model: dict[str, TextEmbedder] = {}
-    roles: dict[str, TextEmbedder] = {}
-    for role, name in (
-        ("general", settings.general_embedding_model),
-        ("personal", settings.personal_embedding_model),
-    ):
-        if name not in by_model:
-            info = describe(name, settings.hf_cache)
-            by_model[name] = RemoteEmbedder(role, info, url, client, tokens)
-        roles[role] = by_model[name]
-    return Embeddings(None, roles)
+
+    def make(role: str, info: ModelInfo) -> TextEmbedder:
+        return RemoteEmbedder(role, info, url, client, tokens)
+
+    return Embeddings(None, _by_role(settings, make))

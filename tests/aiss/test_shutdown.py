@@ -9,34 +9,27 @@ import os
 import re
 import secrets
 import signal
-import subprocess
-import sys
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from terminal import frames
-from tests.servers import free_port
+from tests.servers import aiss_serve
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-    from anyio.abc import Process
+    import httpx
 
 pytestmark = pytest.mark.anyio
 
 PASSWORD = "Shutdown-Passw0rd-9"
 
 
-@asynccontextmanager
-async def aiss(data: Path, port: int) -> AsyncIterator[tuple[Process, httpx.AsyncClient]]:
-    env = {
+def environment(data: Path) -> dict[str, str]:
+    return {
         **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME")},
         "AISS_DATA_DIR": str(data),
         "ADMIN_INITIAL_PASSWORD": PASSWORD,
@@ -47,27 +40,6 @@ async def aiss(data: Path, port: int) -> AsyncIterator[tuple[Process, httpx.Asyn
         "AISS_EMBEDDING_THREADS": "1",
         "LOG_LEVEL": "warning",
     }
-    process = await anyio.open_process(
-        [sys.executable, "-m", "aiss", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        with anyio.fail_after(60):
-            while True:
-                try:
-                    if (await http.get("/ready")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    await anyio.sleep(0.1)
-        try:
-            yield process, http
-        finally:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
 
 
 async def login(http: httpx.AsyncClient) -> dict[str, str]:
@@ -87,8 +59,7 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.timeout(240)
 async def test_sigterm_under_load_loses_nothing(tmp_path: Path) -> None:
-    port = free_port()
-    async with aiss(tmp_path, port) as (process, http):
+    async with aiss_serve(environment(tmp_path)) as (process, http):
         auth = await login(http)
         session = (
             await http.post(
@@ -100,7 +71,8 @@ async def test_sigterm_under_load_loses_nothing(tmp_path: Path) -> None:
                 f"/api/v1/terminal/sessions/{session['id']}/ticket", headers=auth, json={}
             )
         ).json()["ticket"]
-        url = f"ws://127.0.0.1:{port}{session['ws_path']}?ticket={ticket}"
+        base = str(http.base_url).rstrip("/").replace("http://", "ws://")
+        url = f"{base}{session['ws_path']}?ticket={ticket}"
         async with connect(url, max_size=None) as ws:
             output = bytearray()
             statuses: list[dict[str, object]] = []
@@ -173,7 +145,7 @@ async def test_sigterm_under_load_loses_nothing(tmp_path: Path) -> None:
 
     # After a restart on the same data: every acknowledged upload is there and gets
     # ingested, and the recording holds what the session printed.
-    async with aiss(tmp_path, free_port()) as (_, http):
+    async with aiss_serve(environment(tmp_path)) as (_, http):
         auth = await login(http)
         with anyio.fail_after(60):
             for document_id in accepted:

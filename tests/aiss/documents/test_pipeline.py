@@ -147,3 +147,24 @@ def test_reindex_on_the_command_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert '"documents": 1' in result.stdout
+
+
+async def test_a_document_left_without_a_job_is_queued_again(tmp_path: Path) -> None:
+    app = create_app(app_settings(tmp_path, AISS_INGEST_WORKERS="1"))
+    async with app.router.lifespan_context(app) as lifespan:
+        state: AppState = lifespan["aiss"]  # type: ignore[index]
+        library = state.documents
+        assert library is not None
+        left = await stored(library, TEXT.encode())
+        fresh = await stored(library, TEXT.encode())
+        workers = library.workers
+        assert await workers.rescue() == 0  # too recent to call it left behind
+        doc = await StoredDocument.get(left)
+        assert doc is not None
+        doc.updated_at -= 3600
+        await doc.save()
+        assert await workers.rescue() == 1
+        assert (await wait_ready(state, left)).status == "ready"
+        assert await workers.rescue() == 0  # it has its job now
+        untouched = await StoredDocument.get(fresh)
+        assert untouched is not None and untouched.status == "queued"

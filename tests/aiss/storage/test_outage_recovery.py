@@ -106,7 +106,9 @@ async def test_stores_away_under_uploads_searches_and_ingestion(
                 await harness.start(server)
                 wanted = len(load.accepted) + 3
                 await until(lambda wanted=wanted: len(load.accepted) >= wanted)
-            assert load.seen("search", 200) > 0 and load.seen("search", 503) > 0
+            # Searches touch MongoDB only for documents they have not cited lately,
+            # so they may pass an outage untouched; they never fail otherwise.
+            assert load.seen("search", 200) > 0
             tg.cancel_scope.cancel()
 
         # Everything accepted is ingested once the stores are back.
