@@ -9,6 +9,24 @@ import docx
 from pypdf import PdfWriter
 
 
+def pdf_of(body: list[bytes]) -> bytes:
+    """A PDF file of these objects (numbered from 1; the first is the catalog)."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for index, obj in enumerate(body, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % index + obj + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(body) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(body) + 1, xref)
+    )
+    return out.getvalue()
+
+
 def pdf(pages: list[str], password: str | None = None) -> bytes:
     """A PDF whose pages hold the given text (one line each), written by hand."""
     objects: list[bytes] = []
@@ -28,21 +46,7 @@ def pdf(pages: list[str], password: str | None = None) -> bytes:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(pages)} >>".encode(),
     ]
-    body = [*head, *objects, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for index, obj in enumerate(body, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % index + obj + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(body) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(
-        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(body) + 1, xref)
-    )
-    data = out.getvalue()
+    data = pdf_of([*head, *objects, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"])
     if password is None:
         return data
     from pypdf import PdfReader

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..documents.files import docx_file, zip_bomb_docx
+from ..documents.files import docx_file, pdf_of, zip_bomb_docx
 from .test_documents import ready, upload
 
 if TYPE_CHECKING:
@@ -37,25 +37,13 @@ async def still_up(api: Api) -> None:
 
 def recursive_pdf() -> bytes:
     """A page tree whose only kid is the tree itself, and a stream of 10^9 declared bytes."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [2 0 R] /Count 1000000000 >>",
-        b"<< /Length 1000000000 /Filter /FlateDecode >>\nstream\nx\nendstream",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(
-        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return pdf_of(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [2 0 R] /Count 1000000000 >>",
+            b"<< /Length 1000000000 /Filter /FlateDecode >>\nstream\nx\nendstream",
+        ]
     )
-    return out.getvalue()
 
 
 async def test_a_docx_bomb_is_refused_before_anything_is_stored(api: Api) -> None:
