@@ -27,7 +27,9 @@ class Owners:
     anywhere else.
     """
 
-    def __init__(self, client: httpx.AsyncClient, default: str, terminal_urls: Sequence[str]):
+    def __init__(
+        self, client: httpx.AsyncClient, default: str, terminal_urls: Sequence[str]
+    ) -> None:
         self.client = client
         self.default = default
         self.scheme = urlsplit(default).scheme
