@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import asynccontextmanager
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
@@ -108,6 +109,9 @@ def create_app(
     it); its role picks among them. `on_fatal` is called if the tree gives up
     while serving.
     """
+    # Everything under the data dir is the server's alone (shells run as other uids).
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
     stores = users = embeddings = documents = terminals = None
     gateway: SshGateway | None = None
     # A process of one role reaches the others over HTTP.

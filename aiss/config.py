@@ -24,6 +24,7 @@ from .values import (
     parse_node,
     parse_rate,
     parse_size,
+    parse_uid_range,
 )
 
 if TYPE_CHECKING:
@@ -169,6 +170,10 @@ class _Reader:
         return Secret(content) if content else None
 
 
+def _optional_path(text: str | None) -> Path | None:
+    return Path(text).expanduser().absolute() if text else None
+
+
 def _seconds(text: str) -> float:
     return parse_duration(text).total_seconds()
 
@@ -240,7 +245,19 @@ class Settings:
     hf_cache: Path = Path("~/.cache/huggingface/hub")
     terminal_shell: str = "/bin/bash"
     ssh_port: int = 2222  # 0: no SSH gateway
-    terminal_local: str = "all"  # who may open a local shell: all | admin | none
+    terminal_local: str | None = None  # all | admin | none; None: all when sandboxed
+    terminal_sandbox: str = "auto"  # auto | bwrap | uid | none
+    terminal_bwrap: str = "bwrap"
+    terminal_hide: tuple[Path, ...] = ()
+    terminal_homes: Path | None = None  # None: the data dir's homes/
+    terminal_uid_range: tuple[int, int] = (200000, 265535)
+    terminal_network: str = "host"  # host | none
+    terminal_max_processes: int = 256
+    terminal_max_files: int = 1024
+    terminal_memory: int = 4 << 30
+    terminal_cpu_seconds: int = 0
+    terminal_tmp_size: int = 256 << 20
+    terminal_nice: int = 10
     terminal_max_sessions: int = 200
     terminal_max_per_user: int = 10
     terminal_idle_timeout: float = 3600.0
@@ -359,7 +376,34 @@ class Settings:
             embed_truncate=r.parsed("AISS_EMBED_TRUNCATE", parse_bool, "true"),
             terminal_shell=r.text("AISS_TERMINAL_SHELL", "/bin/bash"),
             ssh_port=r.integer("AISS_SSH_PORT", 2222, 0, 65535),
-            terminal_local=r.choice("AISS_TERMINAL_LOCAL", ("all", "admin", "none"), "all"),
+            terminal_local=(
+                r.choice("AISS_TERMINAL_LOCAL", ("all", "admin", "none"), "admin")
+                if r.environ.get("AISS_TERMINAL_LOCAL")
+                else r.optional("AISS_TERMINAL_LOCAL")
+            ),
+            terminal_sandbox=r.choice(
+                "AISS_TERMINAL_SANDBOX", ("auto", "bwrap", "uid", "none"), "auto"
+            ),
+            terminal_bwrap=r.text("AISS_TERMINAL_BWRAP", "bwrap"),
+            terminal_hide=tuple(
+                Path(p).expanduser().absolute()
+                for p in r.parsed("AISS_TERMINAL_HIDE", parse_list, "")
+            ),
+            terminal_homes=_optional_path(r.optional("AISS_TERMINAL_HOMES")),
+            terminal_uid_range=r.parsed(
+                "AISS_TERMINAL_UID_RANGE", parse_uid_range, "200000-265535"
+            ),
+            terminal_network=r.choice("AISS_TERMINAL_NETWORK", ("host", "none"), "host"),
+            terminal_max_processes=r.integer("AISS_TERMINAL_MAX_PROCESSES", 256, 0, 1_000_000),
+            terminal_max_files=r.integer("AISS_TERMINAL_MAX_FILES", 1024, 0, 1_048_576),
+            terminal_memory=(
+                0
+                if r.environ.get("AISS_TERMINAL_MEMORY") == "0"
+                else r.parsed("AISS_TERMINAL_MEMORY", parse_size, "4GiB")
+            ),
+            terminal_cpu_seconds=r.integer("AISS_TERMINAL_CPU_SECONDS", 0, 0, 10**9),
+            terminal_tmp_size=r.parsed("AISS_TERMINAL_TMP_SIZE", parse_size, "256MiB"),
+            terminal_nice=r.integer("AISS_TERMINAL_NICE", 10, 0, 19),
             terminal_max_sessions=r.integer("AISS_TERMINAL_MAX_SESSIONS", 200, 1, 100_000),
             terminal_max_per_user=r.integer("AISS_TERMINAL_MAX_PER_USER", 10, 1, 10_000),
             terminal_idle_timeout=r.parsed("AISS_TERMINAL_IDLE_TIMEOUT", _seconds, "1h"),
@@ -385,6 +429,14 @@ class Settings:
                 or str(Path(r.optional("HF_HOME") or str(home / ".cache" / "huggingface")) / "hub")
             ).expanduser(),
         )
+
+    @property
+    def homes_dir(self) -> Path:
+        """Where local shells' homes live: reachable by the shells' own uids when the
+        server runs as root (the data dir, 0700, is not)."""
+        if self.terminal_homes is not None:
+            return self.terminal_homes
+        return Path("/var/lib/aiss/homes") if os.geteuid() == 0 else self.data_dir / "homes"
 
     def role_url(self, role: str) -> str:
         return dict(self.role_urls)[role]

@@ -63,6 +63,18 @@ def parse_list(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
+def parse_uid_range(text: str) -> tuple[int, int]:
+    """`200000-265535` -> (200000, 265535): uids from the first to the last, inclusive."""
+    low, sep, high = text.partition("-")
+    try:
+        first, last = int(low), int(high)
+    except ValueError:
+        first = last = -1
+    if not sep or not 1000 <= first < last <= 2**31 - 2:
+        raise ValueError("a range of uids such as 200000-265535, from 1000 up, first below last")
+    return first, last
+
+
 def parse_rate(text: str) -> tuple[int, float]:
     """`10/5m` -> (10, 300.0): at most 10 events in any 5 minutes."""
     count, _, window = text.partition("/")

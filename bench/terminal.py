@@ -32,6 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from terminal import frames
 from terminal.pty import LocalPty, environment
+from terminal.sandbox import plain
 from tests.servers import aiss_serve
 
 if TYPE_CHECKING:
@@ -100,9 +101,10 @@ def rss(pid: int) -> int:
 async def baseline(command: bytes, home: Path) -> float:
     """Seconds for the same command's output read straight from a PTY."""
     env = environment(
-        os.environ, home=home, user="bench", shell="/bin/bash", term="xterm", extra={}
+        os.environ, home=str(home), user="bench", shell="/bin/bash", term="xterm", extra={}
     )
-    pty = LocalPty.spawn(["/bin/bash", "--norc", "-i"], cwd=home, env=env, cols=200, rows=50)
+    launch = plain(["/bin/bash", "--norc", "-i"], home)
+    pty = LocalPty.spawn(launch, env=env, cols=200, rows=50)
     await pty.write(command)
     started = time.perf_counter()
     seen = b""

@@ -1,11 +1,11 @@
 """A local shell on a pseudo-terminal: spawn, read, write, resize, and kill it all.
 
-The shell leads a new session with the PTY as its controlling terminal
-(setsid + TIOCSCTTY), so job control works and every process it starts
-belongs to that session. Reading waits on the master fd (EIO is the end);
-the exit is watched through a pidfd, so no thread waits per shell.
-Terminating closes the master (SIGHUP to the session), waits a moment, then
-SIGKILLs whatever of the session is left and reaps it.
+What runs, as whom and inside what, is the sandbox's `Launch`; the shell ends
+up leading a session with the PTY as its controlling terminal, so job control
+works. Reading waits on the master fd (EIO is the end); the exit is watched
+through a pidfd, so no thread waits per shell. Terminating closes the master
+(SIGHUP to the session), waits a moment, then has the sandbox kill whatever
+the shell started and reaps it.
 """
 
 from __future__ import annotations
@@ -14,37 +14,28 @@ import contextlib
 import errno
 import fcntl
 import os
-import resource
 import signal
 import struct
 import subprocess
 import termios
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
+
+    from .sandbox import Launch
 
 READ_SIZE = 65536
 PATH = "/usr/local/bin:/usr/bin:/bin"
 PASSED_ON = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Per-shell resource limits (0: none)."""
-
-    memory_bytes: int = 0
-    open_files: int = 4096
-
-
 def environment(
     base: Mapping[str, str],
     *,
-    home: Path,
+    home: str,
     user: str,
     shell: str,
     term: str,
@@ -70,54 +61,41 @@ def _winsize(cols: int, rows: int) -> bytes:
 
 
 class LocalPty:
-    def __init__(self, process: subprocess.Popen[bytes], master: int) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], master: int, launch: Launch) -> None:
         self.process = process
+        self.launch = launch
         self.pid = process.pid
         self.master = master
         self._pidfd = os.pidfd_open(self.pid)
+        self._closed = False
         self.exit_code: int | None = None
 
     @classmethod
-    def spawn(
-        cls,
-        argv: Sequence[str],
-        *,
-        cwd: Path,
-        env: Mapping[str, str],
-        cols: int,
-        rows: int,
-        limits: Limits = Limits(),
-    ) -> LocalPty:
+    def spawn(cls, launch: Launch, *, env: Mapping[str, str], cols: int, rows: int) -> LocalPty:
+        """Start what `launch` says on a new PTY, as the leader of a new session."""
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, _winsize(cols, rows))
-
-        def child() -> None:  # runs in the child between fork and exec
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            if limits.open_files:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-            if limits.memory_bytes:
-                resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-
         try:
             process = subprocess.Popen(
-                list(argv),
+                launch.argv,
                 stdin=slave,
                 stdout=slave,
                 stderr=slave,
-                cwd=cwd,
                 env=dict(env),
                 start_new_session=True,
-                preexec_fn=child,
+                preexec_fn=launch.preexec,
+                pass_fds=launch.pass_fds,
                 close_fds=True,
             )
         except BaseException:
             os.close(master)
+            launch.release()
             raise
         finally:
             os.close(slave)
+        launch.started(process.pid)
         os.set_blocking(master, False)
-        return cls(process, master)
+        return cls(process, master, launch)
 
     async def read(self) -> bytes:
         """The next output, as much as is ready (up to READ_SIZE); b"" once closed.
@@ -196,64 +174,19 @@ class LocalPty:
         self.process.returncode = code  # so Popen does not wait again
 
     async def terminate(self, grace: float = 0.5) -> None:
-        """Close the terminal, then kill every process of its session; no zombie stays."""
-        session = self.pid
-        with contextlib.suppress(OSError):
+        """Close the terminal, then kill everything the shell started; no zombie stays."""
+        if not self._closed:
+            self._closed = True
+            anyio.notify_closing(self.master)  # no task waits on a closed fd number
             os.close(self.master)
         with anyio.move_on_after(grace):
             await self.wait()
-        for pid in session_members(session):
+        # Even after the shell's own exit: what it left running goes too.
+        await self.launch.end()
+        if self.exit_code is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with anyio.move_on_after(5):
-            await self.wait()
-        # Killed grandchildren come to this process (a subreaper) as they die.
-        for _ in range(100):  # 2 s at most
-            if not reap_orphans(session):
-                break
-            await anyio.sleep(0.02)
+                os.kill(self.pid, signal.SIGKILL)
+            with anyio.move_on_after(5):
+                await self.wait()
         with contextlib.suppress(OSError):
             os.close(self._pidfd)
-
-
-def session_members(sid: int) -> list[int]:
-    """Processes whose session id is `sid` (the shell and everything it started)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the command (which may hold spaces) start past the last ')'.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 3 and int(fields[3]) == sid:
-            members.append(int(entry.name))
-    return members
-
-
-def reap_orphans(sid: int) -> bool:
-    """Reap the session's processes re-parented to this server (a child subreaper);
-    True while some of them are still to be reaped."""
-    waiting = False
-    for pid in session_members(sid):
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            continue  # not ours to reap
-        except OSError:
-            continue
-        waiting = waiting or done == 0
-    return waiting
-
-
-def become_subreaper() -> bool:
-    """Orphans of shells come to this process, not init, so termination can reap them."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(36, 1, 0, 0, 0)) == 0  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        return False

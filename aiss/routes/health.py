@@ -30,6 +30,7 @@ class ActorState(BaseModel):
 class Readiness(BaseModel):
     ready: bool
     not_ready: list[ActorState]
+    details: dict[str, str | None] = {}
 
 
 @endpoint(responses={200: Health}, tags=["operations"])
@@ -46,7 +47,11 @@ async def ready(request: Request) -> Response:
         for node in app_state(request).root.nodes()
         if not node.metrics.up
     ]
-    report = Readiness(ready=not down, not_ready=down)
+    details = {}
+    terminals = app_state(request).terminals
+    if terminals is not None:
+        details["terminal_sandbox"] = terminals.probe.name if terminals.probe else None
+    report = Readiness(ready=not down, not_ready=down, details=details)
     return JSONResponse(report.model_dump(mode="json"), status_code=503 if down else 200)
 
 

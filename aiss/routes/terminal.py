@@ -143,6 +143,26 @@ class TicketView(BaseModel):
     ws_path: str
 
 
+class SandboxLimits(BaseModel):
+    processes: int
+    open_files: int
+    memory_bytes: int
+    cpu_seconds: int
+    tmp_bytes: int
+    nice: int
+
+
+class Capabilities(BaseModel):
+    sandbox: str | None = Field(description="the sandbox local shells run in: bwrap, uid, none")
+    sandbox_setting: str
+    not_available: dict[str, str] = Field(description="backends tried that did not run, and why")
+    local: str = Field(description="who may open local shells: all, admin or none")
+    local_for_you: bool
+    network: str
+    limits: SandboxLimits
+    ssh: bool
+
+
 def terminals(request: Request | WebSocket) -> Terminals:
     return served(app_state(request).terminals, "terminal sessions")
 
@@ -182,6 +202,12 @@ async def create_session(request: Request, body: SessionIn, principal: Principal
     )
     view = SessionView.of(record)
     return Response(view.model_dump_json(), status_code=201, media_type="application/json")
+
+
+@endpoint(responses={200: Capabilities}, auth="user", tags=["terminal"])
+async def capabilities(request: Request, principal: Principal) -> Capabilities:
+    """What terminals this server offers you: the local shells' sandbox and limits."""
+    return Capabilities.model_validate(terminals(request).capabilities(principal))
 
 
 @endpoint(query=SessionQuery, responses={200: SessionPage}, auth="user", tags=["terminal"])
@@ -297,6 +323,7 @@ async def stream(websocket: WebSocket) -> None:
 def routes() -> list[Route | WebSocketRoute]:
     one = f"{API}/sessions/{{session_id}}"
     return [
+        Route(f"{API}/capabilities", capabilities, methods=["GET"]),
         Route(f"{API}/sessions", create_session, methods=["POST"]),
         Route(f"{API}/sessions", list_sessions, methods=["GET"]),
         Route(one, get_session, methods=["GET"]),

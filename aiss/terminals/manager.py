@@ -23,8 +23,9 @@ from prometheus_client.core import GaugeMetricFamily
 
 from actors import DynamicSupervisor
 from terminal.commands import BASH_INTEGRATION, Command, CommandLog
-from terminal.pty import Limits, LocalPty, environment
+from terminal.pty import LocalPty, environment
 from terminal.recorder import Recorder
+from terminal.sandbox import Config, Limits, Probe, Unsandboxed, choose
 from terminal.session import Policy, TerminalSession
 
 from ..errors import (
@@ -35,6 +36,7 @@ from ..errors import (
     ValidationFailed,
 )
 from ..storage.models import TerminalCommand, TerminalSessionRecord
+from .homes import Homes
 from .learning import learn
 from .targets import SshTargets
 
@@ -106,7 +108,15 @@ class Terminals:
         self.tickets: dict[str, Ticket] = {}
         # host:port at which the load balancer reaches this process (`aiss serve` fills it in).
         self.node = settings.node or f"{socket.gethostname()}:{settings.port}"
-        self.home = settings.data_dir / "terminal" / "home"
+        root = os.geteuid() == 0
+        self.homes = Homes(
+            settings.homes_dir,
+            settings.terminal_uid_range if root else None,
+            legacy=settings.data_dir / "terminal" / "home",
+        )
+        self.sandbox_config = sandbox_config(settings)
+        self.unsandboxed = Unsandboxed(self.sandbox_config)
+        self.probe: Probe | None = None  # set by find_sandbox() at start
         self.policy = Policy(
             scrollback=settings.terminal_scrollback,
             high_watermark=settings.terminal_high_watermark,
@@ -226,39 +236,107 @@ class Terminals:
         key = f"recordings/{session_id}/{index:06d}.cast"
         await self.stores.objects.put(key, data, content_type="application/x-asciicast")
 
+    async def find_sandbox(self) -> Probe:
+        """Probe the configured sandbox once (a real sandboxed `true`) and say what runs."""
+        wanted = self.settings.terminal_sandbox
+
+        def probe() -> Probe:
+            self.homes.ready()
+            found = choose(wanted, self.sandbox_config, self.homes.probe_identity())
+            self.unsandboxed.write_rcfile()  # the uid backend reads the same file
+            return found
+
+        self.probe = await anyio.to_thread.run_sync(probe)
+        if self.probe.sandbox is not None:
+            logger.info("local shells run in a sandbox", extra={"sandbox": self.probe.name})
+        else:
+            logger.warning(
+                "no sandbox for local shells: administrators only",
+                extra={"sandbox_wanted": wanted, "tried": self.probe.tried},
+            )
+        return self.probe
+
+    def local_policy(self) -> str:
+        """Who may open local shells: the setting, else everyone when a sandbox runs."""
+        sandbox = self.probe.sandbox if self.probe else None
+        sandboxed = sandbox is not None and sandbox.name != "none"
+        return self.settings.terminal_local or ("all" if sandboxed else "admin")
+
+    def capabilities(self, principal: Principal) -> dict[str, Any]:
+        sandbox = self.probe.sandbox if self.probe else None
+        limits = self.sandbox_config.limits
+        return {
+            "sandbox": sandbox.name if sandbox else None,
+            "sandbox_setting": self.settings.terminal_sandbox,
+            "not_available": dict(self.probe.tried) if self.probe else {},
+            "local": self.local_policy(),
+            "local_for_you": self._local_refusal(principal) is None,
+            "network": self.settings.terminal_network,
+            "limits": {
+                "processes": limits.processes,
+                "open_files": limits.open_files,
+                "memory_bytes": limits.memory_bytes,
+                "cpu_seconds": limits.cpu_seconds,
+                "tmp_bytes": limits.tmp_bytes,
+                "nice": limits.nice,
+            },
+            "ssh": True,
+        }
+
+    def _local_refusal(self, principal: Principal) -> str | None:
+        """Why `principal` may not open a local shell here; None if they may."""
+        policy = self.local_policy()
+        if policy == "none" or (policy == "admin" and not principal.is_admin):
+            return "local shells are not available to you on this server (AISS_TERMINAL_LOCAL)"
+        sandbox = self.probe.sandbox if self.probe else None
+        if principal.is_admin:
+            return None
+        if sandbox is None:
+            tried = (
+                "; ".join(f"{k}: {v}" for k, v in self.probe.tried.items()) if self.probe else ""
+            )
+            return (
+                "local shells run only in a sandbox, and none works on this server"
+                f" (AISS_TERMINAL_SANDBOX={self.settings.terminal_sandbox}"
+                + (f"; {tried}" if tried else "")
+                + ")"
+            )
+        if sandbox.name == "none":
+            return "unsandboxed local shells (AISS_TERMINAL_SANDBOX=none) are for administrators"
+        return None
+
     def _local(
         self, principal: Principal, target: LocalTarget, cols: int, rows: int, term: str
     ) -> tuple[Any, dict[str, Any], bool]:
-        policy = self.settings.terminal_local
-        if policy == "none" or (policy == "admin" and not principal.is_admin):
-            raise Forbidden("local shells are not available to you on this server")
+        refusal = self._local_refusal(principal)
+        if refusal is not None:
+            raise Forbidden(refusal)
+        sandbox = (self.probe.sandbox if self.probe else None) or self.unsandboxed
         shell = target.shell or self.settings.terminal_shell
         if shell not in allowed_shells():
             raise ValidationFailed(
                 f"{shell!r} is not a login shell of this host (see /etc/shells)",
                 [{"loc": ["target", "shell"]}],
             )
-        home = self.home / principal.username
         bash = Path(shell).name == "bash"
 
         async def opener() -> Program:
-            home.mkdir(parents=True, exist_ok=True)
-            argv = [shell, "-i"]
-            if bash:
-                rc = home / ".aiss-bashrc"
-                rc.write_text(BASH_INTEGRATION)
-                argv = [shell, "--rcfile", str(rc), "-i"]
+            identity = await anyio.to_thread.run_sync(
+                self.homes.identity, principal.user_id, principal.username
+            )
+            argv = [shell, "--rcfile", sandbox.rcfile, "-i"] if bash else [shell, "-i"]
             env = environment(
                 os.environ,
-                home=home,
-                user=principal.username,
+                home=sandbox.home(identity),
+                user=identity.name,
                 shell=shell,
                 term=term,
                 extra={"AISS_SESSION": "1"},
             )
-            return LocalPty.spawn(argv, cwd=home, env=env, cols=cols, rows=rows, limits=Limits())
+            launch = sandbox.prepare(argv, identity)
+            return LocalPty.spawn(launch, env=env, cols=cols, rows=rows)
 
-        return opener, {"type": "local", "shell": shell}, not bash
+        return opener, {"type": "local", "shell": shell, "sandbox": sandbox.name}, not bash
 
     # -- state ---------------------------------------------------------------------------
 
@@ -462,3 +540,31 @@ class Terminals:
         prefix = f"recordings/{session_id}/"
         for key in await self.stores.objects.keys(prefix):
             yield await self.stores.objects.read(key)
+
+
+def sandbox_config(settings: Settings) -> Config:
+    """What every local shell is kept from, and within."""
+    hidden = [
+        settings.data_dir,
+        settings.homes_dir,  # the others' homes; each shell gets its own
+        Path.home(),
+        Path.cwd() / ".env",
+        *(p for p in (settings.jwt_private_key_file, settings.jwt_public_key_file) if p),
+        *settings.terminal_hide,
+    ]
+    limits = Limits(
+        processes=settings.terminal_max_processes,
+        open_files=settings.terminal_max_files,
+        memory_bytes=settings.terminal_memory,
+        cpu_seconds=settings.terminal_cpu_seconds,
+        tmp_bytes=settings.terminal_tmp_size,
+        nice=settings.terminal_nice,
+    )
+    return Config(
+        homes=settings.homes_dir,
+        hide=tuple(dict.fromkeys(p.absolute() for p in hidden)),
+        network=settings.terminal_network == "host",
+        limits=limits,
+        bwrap=settings.terminal_bwrap,
+        bash_rc=BASH_INTEGRATION.encode(),
+    )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from actors import Service, Strategy, Supervisor
-from terminal.pty import become_subreaper
+from terminal.processes import become_subreaper
 
 from ..auth.sealing import Sealer
 from ..storage.models import TerminalSessionRecord
@@ -67,6 +67,8 @@ class Janitor(Service):
         self.terminals = terminals
 
     async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
+        if self.terminals.probe is None:  # once: a restart keeps what was found
+            await self.terminals.find_sandbox()
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.terminals.tidy)
             tg.start_soon(self._purge_now_and_then)

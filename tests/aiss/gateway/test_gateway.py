@@ -15,6 +15,7 @@ from aiss.app import create_app
 from aiss.gateway.server import parse_command
 from aiss.storage.models import AuthEvent
 from terminal.pty import LocalPty
+from terminal.sandbox import plain
 
 from ...servers import free_port, serving
 from ..routes.conftest import STRONG, Api, app_settings
@@ -86,7 +87,7 @@ async def ssh(
         options += ["-i", str(key)]
     argv = ["ssh", "-tt", *options, f"{username}@127.0.0.1", *command]
     env = {"HOME": str(home), "PATH": os.environ["PATH"], "TERM": "xterm-256color"}
-    pty = LocalPty.spawn(argv, cwd=home, env=env, cols=80, rows=24)
+    pty = LocalPty.spawn(plain(argv, home), env=env, cols=80, rows=24)
     try:
         yield Ssh(pty)
     finally:
