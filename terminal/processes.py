@@ -83,10 +83,10 @@ def reap(pids: Iterable[int]) -> None:
             os.waitpid(pid, os.WNOHANG)
 
 
-async def kill_all(select: Callable[[list[Proc]], set[int]], *, keep: int | None = None) -> bool:
+async def kill_all(select: Callable[[list[Proc]], set[int]], *, keep: set[int]) -> bool:
     """SIGKILL what `select` picks from the process list until nothing is left alive;
-    reap what comes to this server, except `keep` (a child whose exit code its owner
-    collects). False if something was still alive after the last round."""
+    reap what comes to this server, except `keep` (children whose exit codes their
+    owners collect). False if something was still alive after the last round."""
     seen: set[int] = set()  # a dead process leaves its cgroup before it is reaped
     ours = os.getpid()
     for _ in range(KILL_ROUNDS):
@@ -97,9 +97,9 @@ async def kill_all(select: Callable[[list[Proc]], set[int]], *, keep: int | None
         for pid in alive:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        reap(seen - {keep} if keep is not None else seen)
+        reap(seen - keep)
         if not alive and not any(
-            p.zombie and p.ppid == ours and p.pid != keep for p in procs if p.pid in seen
+            p.zombie and p.ppid == ours and p.pid not in keep for p in procs if p.pid in seen
         ):
             return True
         await anyio.sleep(ROUND_PAUSE)

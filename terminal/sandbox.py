@@ -216,7 +216,7 @@ class Unsandboxed(Sandbox):
         def session(procs: list[Proc]) -> set[int]:
             return set(session_members(launch.pid, procs)) | descendants(launch.pid, procs)
 
-        await kill_all(session, keep=launch.pid)
+        await kill_all(session, keep={launch.pid})
 
 
 def plain(argv: Sequence[str], cwd: Path) -> Launch:
@@ -258,12 +258,22 @@ class UidSandbox(Sandbox):
         return launch
 
     async def end(self, launch: Launch) -> None:
+        uid = launch.identity.uid
+        keep = {other.pid for other in self.live}  # shells whose owners reap them
         if launch.cgroup is not None:
             cgroup = launch.cgroup
+            members = cgroup.members()
             cgroup.kill()
-            await kill_all(lambda procs: cgroup.members(), keep=launch.pid)
+
+            def killed(procs: list[Proc]) -> set[int]:
+                # The dead leave the group before they are reaped: orphans of this uid
+                # that came to this server are picked up too.
+                ours = os.getpid()
+                orphans = {p.pid for p in procs if p.zombie and p.ppid == ours and p.uid == uid}
+                return members | cgroup.members() | orphans
+
+            await kill_all(killed, keep=keep)
             return
-        uid = launch.identity.uid
         others = [o.pid for o in self.live if o is not launch and o.identity.uid == uid and o.pid]
 
         def theirs(procs: list[Proc]) -> set[int]:
@@ -274,7 +284,7 @@ class UidSandbox(Sandbox):
                 spared |= {pid, *descendants(pid, procs), *session_members(pid, procs)}
             return {p.pid for p in procs if p.uid == uid} - spared
 
-        await kill_all(theirs, keep=launch.pid)
+        await kill_all(theirs, keep=keep)
 
 
 class BwrapSandbox(Sandbox):
@@ -350,6 +360,7 @@ class BwrapSandbox(Sandbox):
         fds.append(home_fd)
         args += ["--bind-fd", str(home_fd), home, "--chdir", home]
         args += self._hidden()
+        args += ["--remount-ro", "/"]  # the sandbox's own root: nothing to write there
         args.append("--")
         if self.config.limits.processes:
             # Set inside the user namespace, so it counts only this sandbox's processes.
@@ -374,7 +385,7 @@ class BwrapSandbox(Sandbox):
     async def end(self, launch: Launch) -> None:
         # Killing the namespace's first process ends the whole namespace; the outer
         # bwrap then exits by itself, and its owner reaps it.
-        await kill_all(lambda procs: descendants(launch.pid, procs), keep=launch.pid)
+        await kill_all(lambda procs: descendants(launch.pid, procs), keep={launch.pid})
 
 
 def _data_fd(data: bytes, fds: list[int]) -> int:
