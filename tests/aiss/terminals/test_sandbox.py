@@ -11,10 +11,9 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 import pytest
 
 from terminal.processes import snapshot
@@ -28,6 +27,7 @@ from ..routes.test_documents import user
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    import httpx
     from anyio.abc import Process
 
 pytestmark = [
@@ -137,7 +137,7 @@ async def bob_with_a_file(server: Server) -> Path:
         await term.type(b"echo bob-only > ~/secret.txt; echo wrote-$?\r")
         await term.expect(rb"wrote-0")
     await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
-    home = server.homes / bob["id"]
+    home = server.homes / str(bob["id"])
     assert (home / "secret.txt").read_text() == "bob-only\n"
     return home
 
@@ -212,7 +212,7 @@ async def stubborn(api: Api, token: str) -> tuple[str, list[int]]:
 
 async def gone_within(pids: list[int], seconds: float) -> None:
     with anyio.move_on_after(seconds):  # not even a zombie
-        while [pid for pid in pids if Path(f"/proc/{pid}").exists()]:
+        while [p for p in snapshot() if p.pid in pids]:
             await anyio.sleep(0.05)
     left = [p for p in snapshot() if p.pid in pids]
     assert not left, left
