@@ -99,9 +99,15 @@ def escapes(server: Server, other_home: Path) -> str:
         "w_var": "touch /var/lib/aiss-x",
         "w_data": f"touch {d}/aiss-x",
         "w_homes": f"touch {server.homes}/aiss-x",
+        "env": "env | grep -q sk-never-seen",
     }
     line = "; ".join(f"{cmd} 2>&1 </dev/null; echo R:{name}:$?" for name, cmd in tries.items())
-    return line + "; touch ~/own-x /tmp/own-x-$$-$RANDOM; echo R:own:$?; echo R:uid:$(id -u)"
+    return line + (
+        "; touch ~/own-x /tmp/own-x-$$-$RANDOM; echo R:own:$?; echo R:uid:$(id -u)"
+        # Nothing inherited: the terminal, and bash's own copy of it (255).
+        "; ls /proc/$$/fd > ~/fds; test \"$(tr '\\n' ' ' < ~/fds)\" = '0 1 2 255 '"
+        "; echo R:fds:$?"
+    )
 
 
 def results(output: str) -> dict[str, str]:
@@ -118,9 +124,9 @@ def secrets_of(server: Server) -> list[str]:
 
 def assert_contained(server: Server, output: str, *, admin: bool) -> None:
     got = results(output)
-    failed = {k: v for k, v in got.items() if k not in ("own", "uid") and v == "0"}
-    assert len(got) == 17 and not failed, (failed, output[-3000:])
-    assert got["own"] == "0", output[-2000:]
+    failed = {k: v for k, v in got.items() if k not in ("own", "uid", "fds") and v == "0"}
+    assert len(got) == 19 and not failed, (failed, output[-3000:])
+    assert got["own"] == "0" and got["fds"] == "0", output[-2000:]
     assert got["uid"] not in ("0", str(os.getuid())), got
     for secret in secrets_of(server):
         assert secret not in output
