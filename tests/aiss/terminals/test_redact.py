@@ -75,3 +75,31 @@ def test_private_keys_and_random_runs() -> None:
     assert redact("id Zq8vK2mP9xR4tW7yB3nD6fH1jL5sA0cE here") == f"id {MARK} here"
     git = "commit 3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39"
     assert redact(git) == git  # hashes are lower case hex: kept
+
+
+COMMAND_SHAPES = st.sampled_from(
+    ["mysql -u root -p{} shop", "mysqldump -p{} --all-databases", "mariadb -h db -p{}",
+     "sshpass -p {} ssh deploy@host", "sshpass -p{} scp a b:", "curl -u alice:{} https://x",
+     "curl --user alice:{} https://x", "wget --user=bob --password {} https://x",
+     "docker login -u ci -p {} registry.example.org", "podman login -u ci -p {} quay.io",
+     "PGPASSWORD={} psql -h db", "PGPASSWORD='{}' pg_dump shop",
+     "mysql --password={} shop", "tool --password={}",
+     "openssl pkcs12 -in a.p12 -passin pass:{} -nodes",
+     "openssl rsa -in k.pem -passout pass:{} -out k2.pem",
+     "openssl enc -aes256 -pass pass:{} -in f"]
+)  # fmt: skip
+PLAIN_VALUES = run(ALNUM + "!#%&*+?.", 6, 30).filter(lambda v: v.strip() and not v.isdigit())
+
+
+@given(COMMAND_SHAPES, PLAIN_VALUES, WORDS)
+def test_passwords_on_command_lines_are_removed(shape: str, value: str, words: list[str]) -> None:
+    text = " ".join([*words, shape.format(value)])
+    cleaned = redact(text)
+    assert value not in cleaned.replace(MARK, ""), cleaned
+    assert MARK in cleaned
+
+
+@given(st.sampled_from(["mkdir -p build/out", "ssh -p 2222 host", "cp -p a b", "ps -p 1",
+                        "curl -u alice https://x", "useradd -u 1001 bob", "git push -u origin"]))  # fmt: skip
+def test_lookalike_options_are_left_alone(text: str) -> None:
+    assert redact(text) == text
