@@ -9,6 +9,7 @@ from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,7 +23,7 @@ from actors import ActorError, running
 from . import web
 from .api import openapi_document
 from .areas.catalog import Catalog
-from .auth.sealing import Sealer
+from .auth.sealing import Sealer, reseal
 from .config import ROLE_PORTS
 from .documents.remote import RemoteLibrary
 from .documents.tree import build_documents
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 
     from .config import Settings
     from .documents.knowledge import Knowledge
+    from .storage.stores import Stores
 
 logger = logging.getLogger("aiss")
 # Streams (answers, events, recordings) may stay open: only connecting is bounded.
@@ -174,11 +176,10 @@ def create_app(
             if knowledge is None and client is not None and asks:
                 knowledge = RemoteLibrary(settings.role_url("documents"), client)
             areas = Catalog(stores.mongo) if stores else None
-            llm = (
-                Providers(stores.mongo, Sealer.from_settings(settings), settings)
-                if stores
-                else None
-            )
+            sealer = Sealer.from_settings(settings) if stores else None
+            llm = Providers(stores.mongo, sealer, settings) if stores and sealer else None
+            if stores and sealer and runs(settings.role, "context"):
+                await _reseal(stores, sealer)
             rag = (
                 Answerer(knowledge, stores.mongo, llm, settings, metrics)
                 if knowledge and stores and llm
@@ -239,3 +240,15 @@ def create_app(
         },
         lifespan=lifespan,
     )
+
+
+async def _reseal(stores: Stores, sealer: Sealer) -> None:
+    """Secrets sealed by an earlier version, under the current key; never stops a start."""
+    try:
+        with anyio.fail_after(10), stores.mongo.breaker.guard():
+            count = await reseal(stores.mongo, sealer)
+    except Exception:
+        logger.warning("sealed secrets not migrated now; next start tries again", exc_info=True)
+        return
+    if count:
+        logger.info("sealed secrets migrated to the derived key", extra={"records": count})
