@@ -11,7 +11,11 @@ the client, over loopback. Rows:
 - echo: one keystroke at a time to an idle bash, time to its echo, while
   `--sessions` other sessions print a line a second to their attached viewers;
 - memory: the server's resident memory grown per idle session (the shells
-  themselves are other processes and not counted).
+  themselves are other processes and not counted);
+- sandbox (`--part sandbox`, also part of the default run): session open time
+  (open, attach, first echo), keystroke echo with one session, and memory per
+  idle session (the server's, and the sandbox's own processes beside the shell),
+  with local shells unsandboxed (`none`) and in bubblewrap, in one run.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from terminal import frames
+from terminal.processes import descendants, snapshot
 from terminal.pty import LocalPty, environment
 from terminal.sandbox import plain
 from tests.servers import aiss_serve
@@ -117,7 +122,91 @@ async def baseline(command: bytes, home: Path) -> float:
     return seconds
 
 
+def server_env(data: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AISS_DATA_DIR": str(data / "aiss"),
+        "ADMIN_INITIAL_PASSWORD": PASSWORD,
+        "AISS_TERMINAL_MAX_PER_USER": "10000",
+        "AISS_TERMINAL_MAX_SESSIONS": "10000",
+        "LOG_LEVEL": "warning",
+        **extra,
+    }
+
+
+async def admin(http: httpx.AsyncClient) -> Client:
+    login = await http.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+    return Client(http, {"Authorization": f"Bearer {login.json()['access_token']}"})
+
+
+def helpers_rss(server: int) -> int:
+    """Resident memory of the sandbox's own processes (bwrap, setsid), not the shells'."""
+    total = 0
+    for pid in descendants(server, snapshot()):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() in ("bwrap", "setsid"):
+                total += rss(pid)
+        except (OSError, RuntimeError):  # gone, or a zombie
+            continue
+    return total
+
+
+async def sandboxed(args: argparse.Namespace, data: Path, sandbox: str) -> dict[str, float]:
+    rows: dict[str, float] = {}
+    env = server_env(data / sandbox, AISS_TERMINAL_SANDBOX=sandbox)
+    async with aiss_serve(env) as (server, http):
+        client = await admin(http)
+        opens = []
+        for n in range(args.opens):
+            started = time.perf_counter()
+            async with await client.attach(await client.open()) as ws:
+                await ws.send(frames.input_frame(f"echo open-{n}-$((1+1))\r".encode()))
+                await until(ws, f"open-{n}-2".encode())
+            opens.append(time.perf_counter() - started)
+        rows["session open to first echo p50, ms"] = float(np.percentile(opens, 50)) * 1000
+        rows["session open to first echo p99, ms"] = float(np.percentile(opens, 99)) * 1000
+        async with await client.attach(await client.open()) as probe:
+            await probe.send(frames.input_frame(b"echo probe-$((2+2))\r"))
+            await until(probe, b"probe-4")
+            latencies = []
+            for _ in range(args.keys):
+                started = time.perf_counter()
+                await probe.send(frames.input_frame(b"k"))
+                await until(probe, b"k")
+                latencies.append(time.perf_counter() - started)
+                await probe.send(frames.input_frame(b"\x7f"))
+                await until(probe, b"\x08")
+        rows["echo p50 ms (1 session)"] = float(np.percentile(latencies, 50)) * 1000
+        rows["echo p99 ms (1 session)"] = float(np.percentile(latencies, 99)) * 1000
+        await anyio.sleep(2)
+        before, helpers = rss(server.pid), helpers_rss(server.pid)
+        for _ in range(args.idle):
+            async with await client.attach(await client.open()) as ws:
+                await ws.send(frames.input_frame(b"echo idle-$((3+3))\r"))
+                await until(ws, b"idle-6")
+        await anyio.sleep(3)
+        rows["server memory per idle session, KiB"] = (rss(server.pid) - before) / args.idle / 1024
+        rows["sandbox processes' memory per session, KiB"] = (
+            (helpers_rss(server.pid) - helpers) / args.idle / 1024
+        )
+    return rows
+
+
+async def sandbox_table(args: argparse.Namespace, data: Path) -> None:
+    plain, boxed = await sandboxed(args, data, "none"), await sandboxed(args, data, "bwrap")
+    print("| local shells | none | bwrap | bwrap / none |")
+    print("|---|---:|---:|---:|")
+    for name, value in plain.items():
+        ratio = f"{boxed[name] / value:.2f}" if value else "-"
+        print(f"| {name} | {value:,.2f} | {boxed[name]:,.2f} | {ratio} |")
+
+
 async def bench(args: argparse.Namespace, data: Path) -> None:
+    if args.part in ("sandbox", "all"):
+        await sandbox_table(args, data)
+        if args.part == "sandbox":
+            return
+        print()
     env = {
         **os.environ,
         "AISS_DATA_DIR": str(data / "aiss"),
@@ -216,6 +305,8 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--keys", type=int, default=200)
     parser.add_argument("--idle", type=int, default=50)
+    parser.add_argument("--opens", type=int, default=30)
+    parser.add_argument("--part", choices=("all", "sandbox"), default="all")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
         anyio.run(bench, args, Path(data))

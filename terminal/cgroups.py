@@ -90,6 +90,16 @@ class Session:
             return set()
         return {int(pid) for pid in text.split()}
 
+    def freeze(self) -> None:
+        with contextlib.suppress(OSError):
+            (self.path / "cgroup.freeze").write_text("1")
+
+    def frozen(self) -> bool:
+        try:
+            return "frozen 1" in (self.path / "cgroup.events").read_text()
+        except OSError:
+            return True  # nothing left to freeze
+
     def kill(self) -> None:
         with contextlib.suppress(OSError):
             (self.path / "cgroup.kill").write_text("1")

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+import anyio
+
 from .cgroups import Cgroups
 from .processes import Proc, descendants, kill_all, session_members
 
@@ -128,8 +130,9 @@ class Launch:
 class Sandbox:
     name: ClassVar[str]
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, cgroups: Cgroups | None = None) -> None:
         self.config = config
+        self.cgroups = cgroups  # a group per shell, where this server may make them
         self.live: set[Launch] = set()  # the shells started and not yet ended
 
     def home(self, identity: Identity) -> str:
@@ -193,6 +196,23 @@ class Sandbox:
 
         return child
 
+    def _session_cgroup(self) -> Session | None:
+        if self.cgroups is None:
+            return None
+        limits = self.config.limits
+        return self.cgroups.create(memory_bytes=limits.memory_bytes, processes=limits.processes)
+
+    async def _end_cgroup(self, cgroup: Session) -> None:
+        """Freeze the group (no more forks), note who is in it, kill them all, reap."""
+        cgroup.freeze()
+        with anyio.move_on_after(1):
+            while not cgroup.frozen():  # noqa: ASYNC110 - the kernel offers no wake-up here
+                await anyio.sleep(0.005)
+        members = cgroup.members()  # the dead leave the group before they are reaped
+        cgroup.kill()
+        keep = {other.pid for other in self.live}  # shells whose owners reap them
+        await kill_all(lambda procs: members | cgroup.members(), keep=keep)
+
     def write_rcfile(self) -> None:
         """The bash integration, where every shell can read it and none can change it."""
         path = Path(self.rcfile)
@@ -209,10 +229,18 @@ class Unsandboxed(Sandbox):
 
     def prepare(self, argv: Sequence[str], identity: Identity) -> Launch:
         identity = Identity(identity.name, identity.home)  # the server's own user
-        steps = self._steps(identity, ctty=True, processes=False, chdir=True)
-        return Launch(self, identity, list(argv), steps)
+        cgroup = self._session_cgroup()
+        steps = self._steps(identity, ctty=True, processes=False, chdir=True, cgroup=cgroup)
+        launch = Launch(self, identity, list(argv), steps, cgroup=cgroup)
+        self.live.add(launch)
+        return launch
 
     async def end(self, launch: Launch) -> None:
+        if launch.cgroup is not None:
+            await self._end_cgroup(launch.cgroup)
+            return
+
+        # Without a cgroup a double-forked daemon is beyond reach here.
         def session(procs: list[Proc]) -> set[int]:
             return set(session_members(launch.pid, procs)) | descendants(launch.pid, procs)
 
@@ -231,20 +259,14 @@ class UidSandbox(Sandbox):
     name = "uid"
 
     def __init__(self, config: Config, cgroups: Cgroups | None) -> None:
-        super().__init__(config)
+        super().__init__(config, cgroups)
         if os.geteuid() != 0:
             raise SandboxUnavailable("the uid backend needs the server to run as root")
-        self.cgroups = cgroups
 
     def prepare(self, argv: Sequence[str], identity: Identity) -> Launch:
         if identity.uid is None:
             raise SandboxUnavailable("the uid backend needs a uid for each user")
-        limits = self.config.limits
-        cgroup = None
-        if self.cgroups is not None:
-            cgroup = self.cgroups.create(
-                memory_bytes=limits.memory_bytes, processes=limits.processes
-            )
+        cgroup = self._session_cgroup()
         steps = self._steps(
             identity,
             ctty=True,
@@ -258,22 +280,11 @@ class UidSandbox(Sandbox):
         return launch
 
     async def end(self, launch: Launch) -> None:
+        if launch.cgroup is not None:
+            await self._end_cgroup(launch.cgroup)
+            return
         uid = launch.identity.uid
         keep = {other.pid for other in self.live}  # shells whose owners reap them
-        if launch.cgroup is not None:
-            cgroup = launch.cgroup
-            members = cgroup.members()
-            cgroup.kill()
-
-            def killed(procs: list[Proc]) -> set[int]:
-                # The dead leave the group before they are reaped: orphans of this uid
-                # that came to this server are picked up too.
-                ours = os.getpid()
-                orphans = {p.pid for p in procs if p.zombie and p.ppid == ours and p.uid == uid}
-                return members | cgroup.members() | orphans
-
-            await kill_all(killed, keep=keep)
-            return
         others = [o.pid for o in self.live if o is not launch and o.identity.uid == uid and o.pid]
 
         def theirs(procs: list[Proc]) -> set[int]:
@@ -426,7 +437,7 @@ def build(name: str, config: Config) -> Sandbox:
         return BwrapSandbox(config)
     if name == "uid":
         return UidSandbox(config, Cgroups.find())
-    return Unsandboxed(config)
+    return Unsandboxed(config, Cgroups.find())
 
 
 def choose(wanted: str, config: Config, probe_identity: Identity) -> Probe:

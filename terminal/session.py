@@ -123,6 +123,7 @@ class TerminalSession(Service):
         self.started = time.monotonic()
         self.last_activity = time.monotonic()
         self.ended = anyio.Event()
+        self.opened = anyio.Event()  # the program has started, or failed to
         self._flowing = anyio.Event()
         self._flowing.set()
 
@@ -137,6 +138,8 @@ class TerminalSession(Service):
             await self._set_state("failed")
             self._end()
             return
+        finally:
+            self.opened.set()
         await self._set_state("connected" if self.viewers else "detached")
         try:
             async with anyio.create_task_group() as tg:
@@ -294,7 +297,10 @@ class TerminalSession(Service):
 
     async def type(self, viewer: Viewer, data: bytes) -> bool:
         """Input from `viewer`; False (and nothing typed) for an observer."""
-        if viewer.role != "driver" or self.program is None or self.ended.is_set():
+        if viewer.role != "driver":
+            return False
+        await self.opened.wait()  # typed while the program starts: it gets it once there
+        if self.program is None or self.ended.is_set():
             return False
         if self._in_replay(viewer):
             data = drop_answers(data)

@@ -25,7 +25,7 @@ from actors import DynamicSupervisor
 from terminal.commands import BASH_INTEGRATION, Command, CommandLog
 from terminal.pty import LocalPty, environment
 from terminal.recorder import Recorder
-from terminal.sandbox import Config, Limits, Probe, Unsandboxed, choose
+from terminal.sandbox import Config, Limits, Probe, build, choose
 from terminal.session import Policy, TerminalSession
 
 from ..errors import (
@@ -115,7 +115,7 @@ class Terminals:
             legacy=settings.data_dir / "terminal" / "home",
         )
         self.sandbox_config = sandbox_config(settings)
-        self.unsandboxed = Unsandboxed(self.sandbox_config)
+        self.unsandboxed = build("none", self.sandbox_config)
         self.probe: Probe | None = None  # set by find_sandbox() at start
         self.policy = Policy(
             scrollback=settings.terminal_scrollback,
