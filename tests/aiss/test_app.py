@@ -43,7 +43,11 @@ async def test_health_ready_metrics_and_openapi(settings: Settings) -> None:
         health = await client.get("/health")
         assert health.status_code == 200
         assert health.json() == {"status": "ok"}
-        assert (await client.get("/ready")).json() == {"ready": True, "not_ready": []}
+        assert (await client.get("/ready")).json() == {
+            "ready": True,
+            "not_ready": [],
+            "details": {"terminal_sandbox": "bwrap"},
+        }
         metrics = await client.get("/metrics")
         assert metrics.headers["content-type"].startswith("text/plain")
         assert 'aiss_actor_up{actor="root"} 1.0' in metrics.text
@@ -67,6 +71,7 @@ async def test_ready_lists_actors_that_are_down_while_they_restart(settings: Set
         assert response.json() == {
             "ready": False,
             "not_ready": [{"actor": "root/users/users", "status": "starting", "reason": None}],
+            "details": {},
         }
         gate.set()
         with anyio.fail_after(5):

@@ -61,7 +61,11 @@ def test_serve_answers_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, process)
-        assert httpx.get(f"{base}/ready").json() == {"ready": True, "not_ready": []}
+        assert httpx.get(f"{base}/ready").json() == {
+            "ready": True,
+            "not_ready": [],
+            "details": {"terminal_sandbox": "bwrap"},
+        }
         assert "aiss_actor_up" in httpx.get(f"{base}/metrics").text
         assert "/health" in httpx.get(f"{base}/openapi.json").json()["paths"]
         process.send_signal(signal.SIGTERM)
