@@ -1,9 +1,11 @@
 """The embedded servers `aiss serve` runs when no external store is configured.
 
-Each is a supervised service listening on loopback: the nx-27017 MongoDB wire
-server (SQLite underneath) and the nanio S3 server. Clients reach them over TCP
-with the same drivers as in production. A restart keeps the port, so clients
-find the server again.
+Each is a supervised service: the nx-27017 MongoDB wire server (SQLite
+underneath) and the nanio S3 server. Clients reach them with the same drivers
+as in production. The wire server has no authentication, so it listens on a
+Unix socket in a directory only the server's user may enter (a loopback port
+would be open to every local shell); the S3 server checks signatures and
+listens on loopback. A restart keeps the address, so clients find it again.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import json
 import os
 import secrets
 import socket
+import tempfile
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
@@ -34,13 +38,27 @@ class EmbeddedMongo(Service):
     def __init__(self, data_dir: Path, *, name: str = "embedded_mongo") -> None:
         super().__init__(name)
         self.data_dir = data_dir
-        self.port: int | None = None
+        self.socket: str | None = None
 
     @property
     def uri(self) -> str:
-        if self.port is None:
+        if self.socket is None:
             raise RuntimeError("the embedded MongoDB server has not started")
-        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+        return f"mongodb://{quote(self.socket, safe='')}/?directConnection=true"
+
+    def _place(self) -> str:
+        """The socket's path: short (a socket's path has ~100 bytes at most), in a
+        directory of this user alone, the same one again after a restart."""
+        if self.socket is None:
+            self.socket = os.path.join(tempfile.mkdtemp(prefix="aiss-mongo-"), "mongod.sock")
+        folder = os.path.dirname(self.socket)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, 0o700)  # removed at the last stop; made again, atomically
+        if os.lstat(folder).st_uid != os.geteuid() or os.lstat(folder).st_mode & 0o077:
+            raise RuntimeError(f"{folder} is not this server's own directory")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket)
+        return self.socket
 
     async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
         from nx_27017.handler import NeoSQLiteHandler
@@ -58,9 +76,9 @@ class EmbeddedMongo(Service):
                 writers.discard(writer)
 
         try:
-            server = await asyncio.start_server(client, "127.0.0.1", self.port or 0)
+            path = self._place()
+            server = await asyncio.start_unix_server(client, path)
             try:
-                self.port = server.sockets[0].getsockname()[1]
                 task_status.started()
                 await stop.wait()
             finally:
@@ -70,6 +88,9 @@ class EmbeddedMongo(Service):
                     writer.close()
                 with anyio.move_on_after(2, shield=True):
                     await server.wait_closed()
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                    os.rmdir(os.path.dirname(path))
         finally:
             await anyio.to_thread.run_sync(_close_when_idle, handler)
 

@@ -6,6 +6,8 @@ upgrade of beanie, pymongo or nx-27017 that changes it is noticed.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
@@ -97,7 +99,7 @@ async def test_a_store_started_before_its_server_waits_unhealthy_then_connects(
     harness: Harness,
 ) -> None:
     server = EmbeddedMongo(harness.data / "late")
-    server.port = _free_port()
+    server.socket = os.path.join(tempfile.mkdtemp(prefix="aiss-mongo-"), "mongod.sock")
     store = MongoStore(lambda: server.uri, "late", probe_interval=0.1, timeout=0.3)
     await harness.start(store)
     assert store.metrics.status is Status.RUNNING
@@ -109,9 +111,3 @@ async def test_a_store_started_before_its_server_waits_unhealthy_then_connects(
         while store.metrics.unhealthy is not None:
             await anyio.sleep(0.05)
     assert await store.collection("jobs").count_documents({}) == 0
-
-
-def _free_port() -> int:
-    from ...servers import free_port
-
-    return free_port()

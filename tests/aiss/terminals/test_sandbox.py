@@ -182,6 +182,67 @@ async def test_the_same_through_openssh(server: Server, tmp_path: Path) -> None:
     assert_contained(server, output, admin=False)
 
 
+# Run inside a shell: every listening socket it can see is asked for a MongoDB
+# `hello`, the one question the embedded wire server answers without credentials.
+WIRE_PROBE = r"""
+import socket, struct
+def bson(items):
+    body = b""
+    for key, value in items:
+        if isinstance(value, int):
+            body += b"\x10" + key.encode() + b"\x00" + struct.pack("<i", value)
+        else:
+            raw = value.encode() + b"\x00"
+            body += b"\x02" + key.encode() + b"\x00" + struct.pack("<i", len(raw)) + raw
+    return struct.pack("<i", len(body) + 5) + body + b"\x00"
+doc = bson([("hello", 1), ("$db", "admin")])
+msg = struct.pack("<I", 0) + b"\x00" + doc
+hello = struct.pack("<iiii", 16 + len(msg), 1, 0, 2013) + msg
+targets = []
+for name, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+    try:
+        lines = open(f"/proc/net/{name}").read().splitlines()[1:]
+    except OSError:
+        continue
+    for line in lines:
+        fields = line.split()
+        if fields[3] == "0A":
+            port = int(fields[1].rsplit(":", 1)[1], 16)
+            host = "127.0.0.1" if family == socket.AF_INET else "::1"
+            targets.append((family, (host, port)))
+for line in open("/proc/net/unix").read().splitlines()[1:]:
+    fields = line.split()
+    if len(fields) > 7 and fields[7].startswith("/"):
+        targets.append((socket.AF_UNIX, fields[7]))
+print("TARGETS", len(targets))
+for family, address in targets:
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(1)
+            s.connect(address)
+            s.sendall(hello)
+            if b"maxWireVersion" in s.recv(65536):
+                print("ANSWERED", address)
+    except OSError:
+        pass
+print("PROBED")
+"""
+
+
+async def test_no_local_store_answers_a_shell(server: Server) -> None:
+    """The embedded MongoDB takes no credentials: no shell may reach it at all."""
+    api = server.api
+    person, token = await user(api, await api.token())
+    session = await open_local(api, token)
+    async with attached(api, token, session["id"]) as term:
+        await term.status("replay-end")
+        (server.homes / str(person["id"]) / "probe.py").write_text(WIRE_PROBE)
+        output = await run_in(term, "python3 ~/probe.py")
+    await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+    assert "PROBED" in output, output[-2000:]
+    assert "ANSWERED" not in output, output[-2000:]
+
+
 def matching(text: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
