@@ -61,17 +61,22 @@ class Cgroups:
     def create(self, *, memory_bytes: int, processes: int) -> Session:
         path = self.base / secrets.token_hex(8)
         path.mkdir()
+        session = Session(path)
         limits = {"memory.max": memory_bytes, "pids.max": processes}
         for name, value in limits.items():
             if value and (path / name).exists():
-                with contextlib.suppress(OSError):
+                try:
                     (path / name).write_text(str(value))
-        return Session(path)
+                except OSError:
+                    continue
+                session.memory_limited |= name == "memory.max"
+        return session
 
 
 class Session:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.memory_limited = False  # memory.max written: the group bounds memory
         # Built here, so the child joins with one open and one write between fork and exec.
         self._procs = str(path / "cgroup.procs")
 

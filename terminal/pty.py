@@ -73,7 +73,11 @@ class LocalPty:
     @classmethod
     def spawn(cls, launch: Launch, *, env: Mapping[str, str], cols: int, rows: int) -> LocalPty:
         """Start what `launch` says on a new PTY, as the leader of a new session."""
-        master, slave = os.openpty()
+        try:
+            master, slave = os.openpty()
+        except OSError:
+            launch.release()
+            raise
         fcntl.ioctl(slave, termios.TIOCSWINSZ, _winsize(cols, rows))
         try:
             process = subprocess.Popen(

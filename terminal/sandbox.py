@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, ClassVar
 import anyio
 
 from .cgroups import Cgroups
-from .processes import Proc, descendants, kill_all, session_members
+from .processes import Proc, descendants, kill_all, reap_strays, session_members
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -71,6 +71,7 @@ class Config:
     limits: Limits = Limits()
     bwrap: str = "bwrap"
     bash_rc: bytes = b""  # sourced by interactive bash shells
+    uids: range | None = None  # the shells' own uids (a server running as root)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class Launch:
             await self.sandbox.end(self)
         finally:
             self.release()
+            reap_strays(self.sandbox.config.uids)
 
     def release(self) -> None:
         self.close_fds()
@@ -158,6 +160,7 @@ class Sandbox:
         chdir: bool,
         cgroup: Session | None = None,
         unshare_net: bool = False,
+        private: bool = False,
     ) -> Callable[[], None]:
         """The child's steps between fork and exec, built here so the child runs no
         more than system calls."""
@@ -165,7 +168,7 @@ class Sandbox:
         rlimits = [(resource.RLIMIT_CORE, 0)]
         if limits.open_files:
             rlimits.append((resource.RLIMIT_NOFILE, limits.open_files))
-        if limits.memory_bytes and cgroup is None:
+        if limits.memory_bytes and not (cgroup and cgroup.memory_limited):
             rlimits.append((resource.RLIMIT_AS, limits.memory_bytes))
         if limits.cpu_seconds:
             rlimits.append((resource.RLIMIT_CPU, limits.cpu_seconds))
@@ -191,6 +194,8 @@ class Sandbox:
                 os.setresuid(uid, uid, uid)
             if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
                 raise OSError(ctypes.get_errno(), "no_new_privs refused")
+            if private:
+                os.umask(0o077)  # /tmp and /dev/shm are shared with other users' shells
             if chdir:
                 os.chdir(home)  # after the drop: the home must be reachable as its user
 
@@ -274,6 +279,7 @@ class UidSandbox(Sandbox):
             chdir=True,
             cgroup=cgroup,
             unshare_net=not self.config.network,
+            private=True,
         )
         launch = Launch(self, identity, list(argv), steps, cgroup=cgroup)
         self.live.add(launch)
@@ -340,6 +346,7 @@ class BwrapSandbox(Sandbox):
         args = [
             self.bwrap,
             "--unshare-user",
+            "--disable-userns",  # no nested namespaces to widen the attack surface from
             "--uid",
             inner,
             "--gid",
@@ -358,9 +365,10 @@ class BwrapSandbox(Sandbox):
             args.append("--unshare-net")
         args += self.system
         args += ["--proc", "/proc", "--dev", "/dev"]
-        if self.config.limits.tmp_bytes:
-            args += ["--size", str(self.config.limits.tmp_bytes)]
-        args += ["--tmpfs", "/tmp", "--symlink", "/tmp", "/var/tmp", "--dir", "/run"]
+        size = ["--size", str(self.config.limits.tmp_bytes)] if self.config.limits.tmp_bytes else []
+        # /tmp and /dev/shm are sized tmpfs (memory otherwise unbounded); /dev is read-only.
+        args += [*size, "--tmpfs", "/tmp", *size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
+        args += ["--symlink", "/tmp", "/var/tmp", "--dir", "/run"]
         for path, text in (
             ("/etc/passwd", passwd),
             ("/etc/group", group),

@@ -560,7 +560,9 @@ def sandbox_config(settings: Settings) -> Config:
         tmp_bytes=settings.terminal_tmp_size,
         nice=settings.terminal_nice,
     )
+    low, high = settings.terminal_uid_range
     return Config(
+        uids=range(low, high + 1) if os.geteuid() == 0 else None,
         homes=settings.homes_dir,
         hide=tuple(dict.fromkeys(p.absolute() for p in hidden)),
         network=settings.terminal_network == "host",

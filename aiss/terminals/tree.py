@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from actors import Service, Strategy, Supervisor
-from terminal.processes import become_subreaper
+from terminal.processes import become_subreaper, reap_strays
 
 from ..auth.sealing import Sealer
 from ..storage.models import TerminalSessionRecord
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("aiss.terminal")
 PURGE_EVERY = 3600.0
+REAP_EVERY = 2.0
 
 
 async def purge(
@@ -72,9 +73,17 @@ class Janitor(Service):
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.terminals.tidy)
             tg.start_soon(self._purge_now_and_then)
+            tg.start_soon(self._reap_now_and_then)
             task_status.started()
             await stop.wait()
             tg.cancel_scope.cancel()
+
+    async def _reap_now_and_then(self) -> None:
+        """Shells' orphans that ended while their session runs come to this server."""
+        uids = self.terminals.sandbox_config.uids
+        while True:
+            await anyio.sleep(REAP_EVERY)
+            reap_strays(uids)
 
     async def _purge_now_and_then(self) -> None:
         while True:

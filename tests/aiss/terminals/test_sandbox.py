@@ -99,6 +99,7 @@ def escapes(server: Server, other_home: Path) -> str:
         "w_var": "touch /var/lib/aiss-x",
         "w_data": f"touch {d}/aiss-x",
         "w_homes": f"touch {server.homes}/aiss-x",
+        "w_dev": "touch /dev/aiss-x",
         "env": "env | grep -q sk-never-seen",
     }
     line = "; ".join(f"{cmd} 2>&1 </dev/null; echo R:{name}:$?" for name, cmd in tries.items())
@@ -125,7 +126,7 @@ def secrets_of(server: Server) -> list[str]:
 def assert_contained(server: Server, output: str, *, admin: bool) -> None:
     got = results(output)
     failed = {k: v for k, v in got.items() if k not in ("own", "uid", "fds") and v == "0"}
-    assert len(got) == 19 and not failed, (failed, output[-3000:])
+    assert len(got) == 20 and not failed, (failed, output[-3000:])
     assert got["own"] == "0" and got["fds"] == "0", output[-2000:]
     assert got["uid"] not in ("0", str(os.getuid())), got
     for secret in secrets_of(server):
@@ -241,6 +242,29 @@ async def test_no_local_store_answers_a_shell(server: Server) -> None:
     await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
     assert "PROBED" in output, output[-2000:]
     assert "ANSWERED" not in output, output[-2000:]
+
+
+def zombies_of(pid: int) -> list[int]:
+    return [p.pid for p in snapshot() if p.zombie and p.ppid == pid]
+
+
+async def test_ended_orphans_are_reaped_while_and_after_a_session_runs(server: Server) -> None:
+    api = server.api
+    _, token = await user(api, await api.token())
+    session = await open_local(api, token)
+    async with attached(api, token, session["id"]) as term:
+        await term.status("replay-end")
+        await term.type(b"for i in $(seq 60); do (sleep 0.01 &); done; echo z-$((1+1))\r")
+        await term.expect(rb"z-2")
+        with anyio.fail_after(10):  # a process slot each, for good, if none reaps them
+            while zombies_of(server.process.pid):
+                await anyio.sleep(0.1)
+        await term.type(b"sleep 0.2 & wait; echo forks-$((2+2))\r")
+        await term.expect(rb"forks-4")
+    await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+    with anyio.fail_after(5):
+        while zombies_of(server.process.pid):
+            await anyio.sleep(0.1)
 
 
 def matching(text: str) -> list[int]:
