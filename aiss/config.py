@@ -250,7 +250,7 @@ class Settings:
     terminal_bwrap: str = "bwrap"
     terminal_hide: tuple[Path, ...] = ()
     terminal_homes: Path | None = None  # None: the data dir's homes/
-    terminal_uid_range: tuple[int, int] = (200000, 265535)
+    terminal_uid_range: tuple[int, int] = (1879048192, 1879113727)
     terminal_network: str = "host"  # host | none
     terminal_max_processes: int = 256
     terminal_max_files: int = 1024
@@ -391,7 +391,7 @@ class Settings:
             ),
             terminal_homes=_optional_path(r.optional("AISS_TERMINAL_HOMES")),
             terminal_uid_range=r.parsed(
-                "AISS_TERMINAL_UID_RANGE", parse_uid_range, "200000-265535"
+                "AISS_TERMINAL_UID_RANGE", parse_uid_range, "1879048192-1879113727"
             ),
             terminal_network=r.choice("AISS_TERMINAL_NETWORK", ("host", "none"), "host"),
             terminal_max_processes=r.integer("AISS_TERMINAL_MAX_PROCESSES", 256, 0, 1_000_000),

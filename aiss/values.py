@@ -64,14 +64,16 @@ def parse_list(text: str) -> tuple[str, ...]:
 
 
 def parse_uid_range(text: str) -> tuple[int, int]:
-    """`200000-265535` -> (200000, 265535): uids from the first to the last, inclusive."""
+    """`A-B` -> (A, B): uids from the first to the last, inclusive."""
     low, sep, high = text.partition("-")
     try:
         first, last = int(low), int(high)
     except ValueError:
         first = last = -1
     if not sep or not 1000 <= first < last <= 2**31 - 2:
-        raise ValueError("a range of uids such as 200000-265535, from 1000 up, first below last")
+        raise ValueError(
+            "a range of uids such as 1879048192-1879113727, from 1000 up, first below last"
+        )
     return first, last
 
 

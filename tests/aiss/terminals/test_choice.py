@@ -68,7 +68,7 @@ async def test_without_bubblewrap_auto_drops_to_a_uid_of_the_range(tmp_path: Pat
         found = await capabilities(api, token)
         assert found["sandbox"] == "uid" and found["local"] == "all" and found["local_for_you"]
         assert "not installed" in found["not_available"]["bwrap"]
-        assert 200000 <= await shell_uid(api, token) < 265535
+        assert 1879048192 <= await shell_uid(api, token) < 1879113727
         ready = (await api.http.get("/ready")).json()
         assert ready["details"] == {"terminal_sandbox": "uid"}
 
