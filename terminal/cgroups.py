@@ -47,16 +47,18 @@ class Cgroups:
         mount, own = _mount(), _own()
         if mount is None or own is None:
             return None
-        base = mount / own.lstrip("/") / BASE
+        top = mount / own.lstrip("/") / BASE
         try:
-            base.mkdir(exist_ok=True)
-            probe = base / f"probe-{secrets.token_hex(4)}"
-            probe.mkdir()
-            usable = (probe / "cgroup.kill").exists()
-            probe.rmdir()
+            top.mkdir(exist_ok=True)
+            _end_stale(top)
+            base = top / f"{os.getpid()}-{secrets.token_hex(4)}"  # this server's own
+            base.mkdir()
+            if not (base / "cgroup.kill").exists():
+                base.rmdir()
+                return None
         except OSError:
             return None
-        return cls(base) if usable else None
+        return cls(base)
 
     def create(self, *, memory_bytes: int, processes: int) -> Session:
         path = self.base / secrets.token_hex(8)
@@ -71,6 +73,21 @@ class Cgroups:
                     continue
                 session.memory_limited |= name == "memory.max"
         return session
+
+
+def _end_stale(top: Path) -> None:
+    """Kill what is left in the groups of servers that died (a crash leaves shells)."""
+    for group in top.iterdir():
+        pid = group.name.split("-", 1)[0]
+        if not group.is_dir() or not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        for session in [*group.iterdir(), group]:
+            if session.is_dir():
+                with contextlib.suppress(OSError):
+                    (session / "cgroup.kill").write_text("1")
+        for session in [*(p for p in group.iterdir() if p.is_dir()), group]:
+            with contextlib.suppress(OSError):
+                session.rmdir()  # empty once the kernel has finished the kill
 
 
 class Session:

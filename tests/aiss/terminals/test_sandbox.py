@@ -427,3 +427,23 @@ async def test_stopping_the_server_ends_every_shells_processes(
             with anyio.fail_after(30):
                 await process.wait()
             await gone_within(pids, 2.0)
+
+
+async def test_a_crashed_servers_shells_do_not_outlive_it(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """SIGKILL leaves no chance to clean up: bubblewrap's shells die with their parent;
+    the uid backend's are ended by the next start, from their cgroups."""
+    for backend in ("bwrap", "uid"):
+        data = tmp_path_factory.mktemp("crashed") / "data"
+        async with aiss_serve(serve_env(data, backend, 0)) as (process, http):
+            api = Api(http)
+            _, token = await user(api, await api.token())
+            _, pids = await stubborn(api, token)
+            process.kill()
+            await process.wait()
+        if backend == "uid":
+            async with aiss_serve(serve_env(data, backend, 0)):
+                await gone_within(pids, 2.0)
+        else:
+            await gone_within(pids, 2.0)
