@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
+
 from ..documents.library import Upload
 from .redact import redact
 
@@ -25,9 +27,11 @@ async def learn(
 ) -> None:
     """A personal document `$ command` citing the session's recording at its time."""
     code = "unknown" if command.exit_code is None else str(command.exit_code)
-    text = redact(
+    # Regular expressions over a whole command's output: off the event loop.
+    text = await anyio.to_thread.run_sync(
+        redact,
         f"$ {command.command}\n\nHost: {host}\nDirectory: {command.cwd or '?'}\n"
-        f"Exit code: {code}\n\nOutput:\n{command.output}\n"
+        f"Exit code: {code}\n\nOutput:\n{command.output}\n",
     )
     at = max(0.0, command.started_at - began)
     meta = Upload(

@@ -40,16 +40,15 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"(--?{_SECRET_WORD}(?:=|\s+))(\S+)", re.I), rf"\1{MARK}"),
     # Passwords that commands take as short options: `mysql -pSECRET`, `sshpass -p SECRET`,
     # `docker login -p SECRET` (only after those commands: `mkdir -p` is no password).
+    # The gaps are bounded, so a line of many such words costs linear time.
     (
-        re.compile(
-            r"(\b(?:mysql\w*|mariadb\w*)\b[^\n|;&]*?\s-p)(?=[^\s-])(\S+)",
-        ),
+        re.compile(r"(\b(?:mysql\w*|mariadb\w*)\b[^\n|;&]{0,300}?\s-p)(?=[^\s-])(\S+)"),
         rf"\1{MARK}",
     ),
     (
         re.compile(
-            r"(\b(?:sshpass\b|(?:docker|podman|buildah|helm|skopeo|oras)\s+(?:\S+\s+)*?login\b)"
-            r"[^\n|;&]*?\s-p\s*)(?!\[REDACTED\])(\S+)"
+            r"(\b(?:sshpass|(?:docker|podman|buildah|helm|skopeo|oras)\b[^\n|;&]{0,100}?\blogin)"
+            r"\b[^\n|;&]{0,300}?\s-p\s*)(?!\[REDACTED\])(\S+)"
         ),
         rf"\1{MARK}",
     ),

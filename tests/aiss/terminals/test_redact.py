@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import string
+import time
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -106,3 +108,16 @@ LOOKALIKES = ["mkdir -p build/out", "ssh -p 2222 host", "cp -p a b", "ps -p 1",
 @given(st.sampled_from(LOOKALIKES))
 def test_lookalike_options_are_left_alone(text: str) -> None:
     assert redact(text) == text
+
+
+@pytest.mark.timeout(30)  # backtracking that explodes never ends at all
+@pytest.mark.parametrize("word", ["mysql ", "docker login ", "sshpass ", "podman login -u x "])
+def test_a_line_of_many_lookalikes_costs_linear_time(word: str) -> None:
+    """A ratio in one run, not a time: 8x the text may cost about 8x, not 64x."""
+    small, large = word * 200, word * 1600
+    started = time.perf_counter()
+    redact(small)
+    once = time.perf_counter() - started
+    started = time.perf_counter()
+    redact(large)
+    assert time.perf_counter() - started < max(0.2, once * 16)
