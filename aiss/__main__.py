@@ -110,8 +110,8 @@ def serve(settings: Settings) -> int:
         ws_per_message_deflate=False,
         lifespan="on",
         # The client's address and scheme come from X-Forwarded-* of these peers only.
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         log_config=None,
         access_log=False,
         server_header=False,

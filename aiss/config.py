@@ -271,7 +271,7 @@ class Settings:
     # With --role: where the other roles answer, and how they reach this process.
     role_urls: tuple[tuple[str, str], ...] = ()
     node: str = ""  # host:port; empty: this machine's name and the port served
-    forwarded_allow_ips: str = "127.0.0.1"
+    forwarded_allow_ips: str = ""
 
     @classmethod
     def from_env(
@@ -423,7 +423,12 @@ class Settings:
                 if role != "gateway"
             ),
             node=r.parsed("AISS_NODE", parse_node, ""),
-            forwarded_allow_ips=r.text("AISS_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            # One process serving everything has no proxy of its own on loopback to trust,
+            # and every local shell connects from there.
+            forwarded_allow_ips=r.text(
+                "AISS_FORWARDED_ALLOW_IPS",
+                "" if r.environ.get("AISS_ROLE", "all") in ("", "all") else "127.0.0.1",
+            ),
             hf_cache=Path(
                 r.optional("HF_HUB_CACHE")
                 or str(Path(r.optional("HF_HOME") or str(home / ".cache" / "huggingface")) / "hub")

@@ -7,6 +7,7 @@ its owner, to the users it is shared with (as observers) and to administrators.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -247,6 +248,14 @@ class Terminals:
             return found
 
         self.probe = await anyio.to_thread.run_sync(probe)
+        if self.probe.name == "uid":
+            # This backend hides by permissions alone: say which secrets others may read.
+            exposed = await anyio.to_thread.run_sync(readable_by_others, self.sandbox_config.hide)
+            if exposed:
+                logger.warning(
+                    "paths to hide are readable by local shells under the uid sandbox",
+                    extra={"paths": [str(p) for p in exposed]},
+                )
         if self.probe.sandbox is not None:
             logger.info("local shells run in a sandbox", extra={"sandbox": self.probe.name})
         else:
@@ -549,6 +558,7 @@ def sandbox_config(settings: Settings) -> Config:
         settings.homes_dir,  # the others' homes; each shell gets its own
         Path.home(),
         Path.cwd() / ".env",
+        Path("/run/secrets"),  # Docker's and Swarm's secrets
         *(p for p in (settings.jwt_private_key_file, settings.jwt_public_key_file) if p),
         *settings.terminal_hide,
     ]
@@ -570,3 +580,22 @@ def sandbox_config(settings: Settings) -> Config:
         bwrap=settings.terminal_bwrap,
         bash_rc=BASH_INTEGRATION.encode(),
     )
+
+
+def readable_by_others(paths: Iterable[Path]) -> list[Path]:
+    """Those of `paths` (and, in a directory anyone may enter, its entries) that any
+    uid may read."""
+    found = []
+    for path in paths:
+        try:
+            mode = path.stat().st_mode
+            entries = list(path.iterdir()) if path.is_dir() and mode & 0o001 else []
+        except OSError:
+            continue
+        if mode & 0o004:
+            found.append(path)
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.stat().st_mode & 0o004:
+                    found.append(entry)
+    return found

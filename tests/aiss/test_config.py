@@ -145,3 +145,10 @@ def test_readme_and_env_example_list_every_variable() -> None:
         assert name in table, f"{name} is missing from the README's configuration table"
         assert name in example, f"{name} is missing from .env.example"
     assert table <= set(variable_names()), "the README documents a variable nothing reads"
+
+
+def test_one_process_trusts_no_forwarded_headers_by_default() -> None:
+    """Local shells connect from loopback: they must not name a client of their choice."""
+    assert Settings.from_env({}, env_file=None).forwarded_allow_ips == ""
+    users = Settings.from_env({"AISS_ROLE": "users"}, env_file=None)
+    assert users.forwarded_allow_ips == "127.0.0.1"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from aiss.terminals.homes import Homes
+from aiss.terminals.manager import readable_by_others
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -62,3 +63,17 @@ def test_strays_in_the_homes_directory_are_closed(place: Path) -> None:
     Homes(root, RANGE, legacy=place / "old").ready()
     assert oct((root / "home").stat().st_mode)[-3:] == "700"
     assert oct(root.stat().st_mode)[-3:] == "711" and root.stat().st_uid == 0
+
+
+def test_secrets_left_readable_to_every_uid_are_named(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(mode=0o755)
+    (secrets / "jwt").write_text("x")
+    os.chmod(secrets / "jwt", 0o444)  # Swarm's default mode
+    (secrets / "key").write_text("y")
+    os.chmod(secrets / "key", 0o400)
+    closed = tmp_path / "data"
+    closed.mkdir(mode=0o700)
+    (closed / "inside").write_text("z")
+    os.chmod(secrets, 0o711)
+    assert readable_by_others([secrets, closed]) == [secrets / "jwt"]
