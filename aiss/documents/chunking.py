@@ -81,10 +81,18 @@ def chunk(
             continue
         emit()
         encoding = tokenizer.encode(block.text, add_special_tokens=False)
-        step = size - overlap
-        for first in range(0, len(encoding.ids), step):
-            window = encoding.offsets[first : first + size]
-            begin, end = window[0][0], window[-1][1]
+        offsets, total = encoding.offsets, len(encoding.ids)
+        first = 0
+        while True:
+            last = min(first + size, total) - 1
+            # End between words (a gap in the text), not inside one ("restart" | "."),
+            # unless the window is a single run without a gap.
+            cut = last
+            while last + 1 < total and cut > first and offsets[cut + 1][0] == offsets[cut][1]:
+                cut -= 1
+            if cut > first:
+                last = cut
+            begin, end = offsets[first][0], offsets[last][1]
             chunks.append(
                 Chunk(
                     len(chunks),
@@ -93,10 +101,11 @@ def chunk(
                     start + end,
                     block.page,
                     block.headings,
-                    len(window),
+                    last + 1 - first,
                 )
             )
-            if first + size >= len(encoding.ids):
+            if last + 1 >= total:
                 break
+            first = max(last + 1 - overlap, first + 1)
     emit()
     return chunks
