@@ -168,14 +168,7 @@ async def sandboxed(args: argparse.Namespace, data: Path, sandbox: str) -> dict[
         async with await client.attach(await client.open()) as probe:
             await probe.send(frames.input_frame(b"echo probe-$((2+2))\r"))
             await until(probe, b"probe-4")
-            latencies = []
-            for _ in range(args.keys):
-                started = time.perf_counter()
-                await probe.send(frames.input_frame(b"k"))
-                await until(probe, b"k")
-                latencies.append(time.perf_counter() - started)
-                await probe.send(frames.input_frame(b"\x7f"))
-                await until(probe, b"\x08")
+            latencies = await echoes(probe, args.keys)
         rows["echo p50 ms (1 session)"] = float(np.percentile(latencies, 50)) * 1000
         rows["echo p99 ms (1 session)"] = float(np.percentile(latencies, 99)) * 1000
         await anyio.sleep(2)
@@ -262,14 +255,7 @@ async def measure(
             await probe.send(frames.input_frame(b"echo probe-$((2+2))\r"))
             await until(probe, b"probe-4")
             await anyio.sleep(1.0)
-            latencies = []
-            for _ in range(args.keys):
-                started = time.perf_counter()
-                await probe.send(frames.input_frame(b"k"))
-                await until(probe, b"k")
-                latencies.append(time.perf_counter() - started)
-                await probe.send(frames.input_frame(b"\x7f"))
-                await until(probe, b"\x08")
+            latencies = await echoes(probe, args.keys)
         array = np.array(latencies) * 1000
         rows[f"echo p50 ms ({args.sessions} sessions printing)"] = f"{np.percentile(array, 50):.2f}"
         rows[f"echo p99 ms ({args.sessions} sessions printing)"] = f"{np.percentile(array, 99):.2f}"
@@ -286,6 +272,19 @@ async def measure(
     grown = (rss(pid) - before) / args.idle
     rows[f"server memory per idle session ({args.idle} sessions), KiB"] = f"{grown / 1024:,.0f}"
     return rows
+
+
+async def echoes(probe: ClientConnection, keys: int) -> list[float]:
+    """Seconds from each keystroke to its echo (then erased, so the line stays short)."""
+    latencies = []
+    for _ in range(keys):
+        started = time.perf_counter()
+        await probe.send(frames.input_frame(b"k"))
+        await until(probe, b"k")
+        latencies.append(time.perf_counter() - started)
+        await probe.send(frames.input_frame(b"\x7f"))
+        await until(probe, b"\x08")
+    return latencies
 
 
 async def drain(ws: ClientConnection) -> None:

@@ -201,6 +201,10 @@ class Sandbox:
 
         return child
 
+    def _launch(self, launch: Launch) -> Launch:
+        self.live.add(launch)
+        return launch
+
     def _session_cgroup(self) -> Session | None:
         if self.cgroups is None:
             return None
@@ -236,9 +240,7 @@ class Unsandboxed(Sandbox):
         identity = Identity(identity.name, identity.home)  # the server's own user
         cgroup = self._session_cgroup()
         steps = self._steps(identity, ctty=True, processes=False, chdir=True, cgroup=cgroup)
-        launch = Launch(self, identity, list(argv), steps, cgroup=cgroup)
-        self.live.add(launch)
-        return launch
+        return self._launch(Launch(self, identity, list(argv), steps, cgroup=cgroup))
 
     async def end(self, launch: Launch) -> None:
         if launch.cgroup is not None:
@@ -281,9 +283,7 @@ class UidSandbox(Sandbox):
             unshare_net=not self.config.network,
             private=True,
         )
-        launch = Launch(self, identity, list(argv), steps, cgroup=cgroup)
-        self.live.add(launch)
-        return launch
+        return self._launch(Launch(self, identity, list(argv), steps, cgroup=cgroup))
 
     async def end(self, launch: Launch) -> None:
         if launch.cgroup is not None:
@@ -332,7 +332,7 @@ class BwrapSandbox(Sandbox):
                 os.close(fd)
             raise
         steps = self._steps(identity, ctty=False, processes=False, chdir=False)
-        return Launch(self, identity, args, steps, pass_fds=tuple(fds))
+        return self._launch(Launch(self, identity, args, steps, pass_fds=tuple(fds)))
 
     def _args(self, argv: Sequence[str], identity: Identity, fds: list[int]) -> list[str]:
         inner, name, home = str(self.inner_uid), identity.name, self.home(identity)
