@@ -392,7 +392,7 @@ class BwrapSandbox(Sandbox):
         """Cover what is asked to be hidden where the system view would show it."""
         args: list[str] = []
         roots = [Path(p) for p in SYSTEM if Path(p).is_dir() and not Path(p).is_symlink()]
-        for path in self.config.hide:
+        for path in {p.resolve() for p in self.config.hide}:  # through links, as bwrap sees
             if not any(path == root or root in path.parents for root in roots):
                 continue  # outside the view: not there anyway
             if path.is_dir():
