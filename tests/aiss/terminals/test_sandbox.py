@@ -341,8 +341,8 @@ async def test_files_in_the_home_persist_for_their_user_alone(server: Server) ->
     first = await open_local(api, alice_token)
     async with attached(api, alice_token, first["id"]) as term:
         await term.status("replay-end")
-        await term.type(b"echo kept-$((6*7)) > ~/notes.txt; echo saved\r")
-        await term.expect(rb"saved")
+        await term.type(b"echo kept-$((6*7)) > ~/notes.txt; echo saved-$((1+1))\r")
+        await term.expect(rb"saved-2")  # the output, not the echoed command line
     await api.call("DELETE", f"/terminal/sessions/{first['id']}", alice_token)
     again = await open_local(api, alice_token)
     async with attached(api, alice_token, again["id"]) as term:
