@@ -23,6 +23,7 @@ from ..gateway.test_gateway import prompt, ssh
 from ..routes.conftest import ADMIN_PASSWORD, STRONG, Api
 from ..routes.terminal_client import Term, attached, open_local
 from ..routes.test_documents import user
+from ..routes.test_terminal import processes_matching
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -267,18 +268,6 @@ async def test_ended_orphans_are_reaped_while_and_after_a_session_runs(server: S
             await anyio.sleep(0.1)
 
 
-def matching(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 # A job detached with setsid and nohup, a double-forked daemon, one deaf to HUP and TERM.
 STUBBORN = (
     "setsid nohup sleep 5151 >/dev/null 2>&1 & "
@@ -296,7 +285,7 @@ async def stubborn(api: Api, token: str) -> tuple[str, list[int]]:
         await term.type(STUBBORN.encode() + b"\r")
         await term.expect(rb"spawned-2")
         with anyio.fail_after(10):
-            while len(pids := [p for m in STUBBORN_MARKS for p in matching(m)]) < 3:
+            while len(pids := [p for m in STUBBORN_MARKS for p in processes_matching(m)]) < 3:
                 await anyio.sleep(0.05)
     return session["id"], pids
 
