@@ -177,6 +177,14 @@ class LocalPty:
         self.exit_code = 128 - code if code < 0 else code
         self.process.returncode = code  # so Popen does not wait again
 
+    def close(self) -> None:
+        """Let go of the terminal and the exit watch, for a process already reaped."""
+        if not self._closed:
+            self._closed = True
+            os.close(self.master)
+        with contextlib.suppress(OSError):
+            os.close(self._pidfd)
+
     async def terminate(self, grace: float = 0.5) -> None:
         """Close the terminal, then kill everything the shell started; no zombie stays."""
         if not self._closed:

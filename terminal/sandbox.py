@@ -33,6 +33,7 @@ import anyio
 
 from .cgroups import Cgroups
 from .processes import Proc, descendants, kill_all, reap_strays, session_members
+from .pty import LocalPty
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -470,38 +471,22 @@ def choose(wanted: str, config: Config, probe_identity: Identity) -> Probe:
 def _probe(sandbox: Sandbox, identity: Identity) -> None:
     if isinstance(sandbox, Unsandboxed):
         return
-    launch = sandbox.prepare(["/bin/true"], identity)
-    master, slave = os.openpty()
+    pty = LocalPty.spawn(
+        sandbox.prepare(["/bin/true"], identity), env={"PATH": "/usr/bin:/bin"}, cols=80, rows=24
+    )
     try:
-        process = subprocess.Popen(
-            launch.argv,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env={"PATH": "/usr/bin:/bin"},
-            start_new_session=True,
-            preexec_fn=launch.preexec,
-            pass_fds=launch.pass_fds,
-            close_fds=True,
-        )
-        launch.started(process.pid)
-        os.close(slave)
-        slave = -1
         try:
-            code = process.wait(timeout=10)
+            code = pty.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            pty.process.kill()
+            pty.process.wait()
             raise SandboxUnavailable("the probe did not end within 10 s") from None
         if code != 0:
-            os.set_blocking(master, False)
             said = b""
             with contextlib.suppress(OSError):
-                said = os.read(master, 2000)
+                said = os.read(pty.master, 2000)
             text = said.decode(errors="replace").strip() or "no output"
             raise SandboxUnavailable(f"a sandboxed `true` failed ({code}): {text}")
     finally:
-        launch.release()
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
+        pty.launch.release()
+        pty.close()

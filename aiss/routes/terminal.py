@@ -160,7 +160,6 @@ class Capabilities(BaseModel):
     local_for_you: bool
     network: str
     limits: SandboxLimits
-    ssh: bool
 
 
 def terminals(request: Request | WebSocket) -> Terminals:

@@ -8,6 +8,7 @@ its owner, to the users it is shared with (as observers) and to administrators.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
     from prometheus_client import Metric
 
+    from terminal.sandbox import Sandbox
     from terminal.session import Program
     from terminal.ssh import Credentials
 
@@ -265,31 +267,25 @@ class Terminals:
             )
         return self.probe
 
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The sandbox that runs local shells; None before the probe, or if none works."""
+        return self.probe.sandbox if self.probe else None
+
     def local_policy(self) -> str:
         """Who may open local shells: the setting, else everyone when a sandbox runs."""
-        sandbox = self.probe.sandbox if self.probe else None
-        sandboxed = sandbox is not None and sandbox.name != "none"
+        sandboxed = self.sandbox is not None and self.sandbox.name != "none"
         return self.settings.terminal_local or ("all" if sandboxed else "admin")
 
     def capabilities(self, principal: Principal) -> dict[str, Any]:
-        sandbox = self.probe.sandbox if self.probe else None
-        limits = self.sandbox_config.limits
         return {
-            "sandbox": sandbox.name if sandbox else None,
+            "sandbox": self.sandbox.name if self.sandbox else None,
             "sandbox_setting": self.settings.terminal_sandbox,
             "not_available": dict(self.probe.tried) if self.probe else {},
             "local": self.local_policy(),
             "local_for_you": self._local_refusal(principal) is None,
             "network": self.settings.terminal_network,
-            "limits": {
-                "processes": limits.processes,
-                "open_files": limits.open_files,
-                "memory_bytes": limits.memory_bytes,
-                "cpu_seconds": limits.cpu_seconds,
-                "tmp_bytes": limits.tmp_bytes,
-                "nice": limits.nice,
-            },
-            "ssh": True,
+            "limits": dataclasses.asdict(self.sandbox_config.limits),
         }
 
     def _local_refusal(self, principal: Principal) -> str | None:
@@ -297,10 +293,9 @@ class Terminals:
         policy = self.local_policy()
         if policy == "none" or (policy == "admin" and not principal.is_admin):
             return "local shells are not available to you on this server (AISS_TERMINAL_LOCAL)"
-        sandbox = self.probe.sandbox if self.probe else None
         if principal.is_admin:
             return None
-        if sandbox is None:
+        if self.sandbox is None:
             tried = (
                 "; ".join(f"{k}: {v}" for k, v in self.probe.tried.items()) if self.probe else ""
             )
@@ -310,7 +305,7 @@ class Terminals:
                 + (f"; {tried}" if tried else "")
                 + ")"
             )
-        if sandbox.name == "none":
+        if self.sandbox.name == "none":
             return "unsandboxed local shells (AISS_TERMINAL_SANDBOX=none) are for administrators"
         return None
 
@@ -320,7 +315,7 @@ class Terminals:
         refusal = self._local_refusal(principal)
         if refusal is not None:
             raise Forbidden(refusal)
-        sandbox = (self.probe.sandbox if self.probe else None) or self.unsandboxed
+        sandbox = self.sandbox or self.unsandboxed
         shell = target.shell or self.settings.terminal_shell
         if shell not in allowed_shells():
             raise ValidationFailed(
