@@ -108,13 +108,15 @@ async def kill_all(select: Callable[[list[Proc]], set[int]], *, keep: set[int]) 
     return False
 
 
-def reap_strays(uids: range | None) -> int:
+def reap_strays(uids: range | None, keep: set[int]) -> int:
     """Reap ended orphans of shells that came to this server: a sandbox's own processes
     (bwrap), or anything of the shells' uids. Nothing else of the server's is touched,
-    so no other owner of a child loses its exit status. How many were reaped."""
+    so no other owner of a child loses its exit status; never `keep` (the shells
+    whose owners collect their exit codes). How many were reaped."""
     ours, count = os.getpid(), 0
     for p in snapshot():
-        if p.zombie and p.ppid == ours and (p.name == "bwrap" or (uids and p.uid in uids)):
+        mine = p.name == "bwrap" or (uids and p.uid in uids)
+        if p.zombie and p.ppid == ours and mine and p.pid not in keep:
             with contextlib.suppress(ChildProcessError, OSError):
                 count += os.waitpid(p.pid, os.WNOHANG)[0] == p.pid
     return count

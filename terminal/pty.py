@@ -200,5 +200,6 @@ class LocalPty:
                 os.kill(self.pid, signal.SIGKILL)
             with anyio.move_on_after(5):
                 await self.wait()
+        self.launch.release()
         with contextlib.suppress(OSError):
             os.close(self._pidfd)

@@ -120,10 +120,11 @@ class Launch:
         try:
             await self.sandbox.end(self)
         finally:
-            self.release()
-            reap_strays(self.sandbox.config.uids)
+            self.close_fds()
+            reap_strays(self.sandbox.config.uids, self.sandbox.leaders())
 
     def release(self) -> None:
+        """Once the shell itself is reaped (or never started): forget it."""
         self.close_fds()
         self.sandbox.live.discard(self)
         if self.cgroup is not None:
@@ -201,6 +202,10 @@ class Sandbox:
                 os.chdir(home)  # after the drop: the home must be reachable as its user
 
         return child
+
+    def leaders(self) -> set[int]:
+        """The shells started and not yet reaped by their owners."""
+        return {launch.pid for launch in self.live if launch.pid}
 
     def _launch(self, launch: Launch) -> Launch:
         self.live.add(launch)
