@@ -237,7 +237,7 @@ async def test_no_local_store_answers_a_shell(server: Server) -> None:
     person, token = await user(api, await api.token())
     session = await open_local(api, token)
     async with attached(api, token, session["id"]) as term:
-        await term.status("replay-end")
+        await run_in(term, "true")  # the shell runs, so its home is there
         (server.homes / str(person["id"]) / "probe.py").write_text(WIRE_PROBE)
         output = await run_in(term, "python3 ~/probe.py")
     await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
@@ -373,7 +373,7 @@ async def test_a_fork_bomb_stays_in_its_box(server: Server) -> None:
         attached(api, bomb_token, bomb["id"]) as bomber_term,
         attached(api, calm_token, calm["id"]) as calm_term,
     ):
-        await bomber_term.status("replay-end")
+        await run_in(bomber_term, "true")  # the shell runs, so its home is there
         await calm_term.status("replay-end")
         uid = (server.homes / bomber["id"]).stat().st_uid
         await bomber_term.type(b":(){ :|:& };:\r")
