@@ -134,6 +134,10 @@ def _validate(model: type[BaseModel], data: Any) -> BaseModel:
 
 async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    headers = request.headers
+    empty = headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers
+    if not media and empty:
+        return _validate(model, {})  # no body at all: the defaults, or 422 naming what is needed
     if media != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
     chunks: list[bytes] = []
@@ -198,7 +202,8 @@ def openapi_document(routes: Iterable[Any], *, title: str, version: str) -> dict
                 )
         if info.body is not None:
             operation["requestBody"] = {
-                "required": True,
+                # A body whose fields all have defaults may be left out.
+                "required": any(f.is_required() for f in info.body.model_fields.values()),
                 "content": {"application/json": {"schema": ref(info.body, "validation")}},
             }
         if info.auth != "none":

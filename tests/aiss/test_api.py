@@ -80,6 +80,8 @@ async def test_valid_body_is_parsed_and_the_model_returned_with_its_status() -> 
         (b"\xff\xfe", {"content-type": "application/json"}, 400, "bad_request"),
         (b'{"title": "hi"}', {"content-type": "text/plain"}, 415, "unsupported_media_type"),
         (b'{"title": ""}', {"content-type": "application/json"}, 422, "validation_failed"),
+        (b"", {}, 422, "validation_failed"),  # no body: the title it needs is missing
+        (b"", {"content-type": "text/plain"}, 415, "unsupported_media_type"),
         (b"[]", {"content-type": "application/json"}, 422, "validation_failed"),
         (
             b'{"title": "' + b"a" * MAX_JSON_BODY + b'"}',
