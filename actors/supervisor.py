@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -47,7 +49,12 @@ class Supervisor:
     `max_restarts` restarts within `within` seconds stop every child and raise
     `RestartIntensityExceeded` to the parent. Stopping goes in reverse start
     order: each child is asked to finish, given its `shutdown_timeout`, then
-    cancelled.
+    cancelled; all of them within this supervisor's own `shutdown_timeout`,
+    the budget its parent allows it.
+
+    As in OTP: a temporary child is never restarted, not even as the sibling of
+    one that is; and a supervisor that is restarted starts again from its
+    `children`, without the ones added by `start_child`.
     """
 
     name: str
@@ -75,6 +82,7 @@ class Supervisor:
 
     async def run(self, *, task_status: TaskStatus[None]) -> None:
         self._stop_requested = False
+        self._slots = [_Slot(child) for child in self.children]
         self._exits.open()
         window = RestartWindow(self.max_restarts, self.within)
         error: Exception | None = None
@@ -212,7 +220,8 @@ class Supervisor:
         await self._restart(affected, window)
 
     async def _restart(self, affected: list[_Slot], window: RestartWindow) -> None:
-        """Stop the affected children still running (in reverse), start them all in order.
+        """Stop the affected children still running (in reverse), start them all in order
+        but the temporary ones, which are forgotten.
 
         One restart of the group counts once against the intensity; a start that
         fails stops the group again and counts as another restart.
@@ -221,6 +230,11 @@ class Supervisor:
             for slot in reversed(affected):
                 await self._stop(slot, final=False)
                 slot.spec.metrics.status = Status.RESTARTING
+            for slot in [s for s in affected if s.spec.restart is Restart.TEMPORARY]:
+                slot.spec.metrics.status = Status.STOPPED  # stopped with the group, for good
+                slot.spec.close()
+                self._slots.remove(slot)
+                affected.remove(slot)
             if not window.allow(anyio.current_time()):
                 self.metrics.status = Status.FAILED
                 raise RestartIntensityExceeded(self.name, self.max_restarts, self.within)
@@ -233,12 +247,14 @@ class Supervisor:
                 continue
             return
 
-    async def _stop(self, slot: _Slot, *, final: bool) -> None:
+    async def _stop(self, slot: _Slot, *, final: bool, deadline: float = math.inf) -> None:
+        """Ask the child to stop; cancel it after its `shutdown_timeout` (or at `deadline`)."""
         metrics = slot.spec.metrics
         if slot.done is not None and not slot.done.is_set():
             metrics.status = Status.STOPPING
             slot.spec.request_stop()
-            with anyio.move_on_after(slot.spec.shutdown_timeout):
+            until = min(anyio.current_time() + slot.spec.shutdown_timeout, deadline)
+            with anyio.move_on_after(until - anyio.current_time()):
                 await slot.done.wait()
             if not slot.done.is_set():
                 logger.warning("%s/%s did not stop in time; cancelling", self.name, slot.spec.name)
@@ -250,9 +266,16 @@ class Supervisor:
         if final:
             slot.spec.close()
 
+    def _deadline(self) -> float:
+        """When every child must have stopped: within the budget, a moment to spare for
+        cancelling the late ones before the parent cancels this supervisor."""
+        spare = min(1.0, self.shutdown_timeout / 10)
+        return anyio.current_time() + self.shutdown_timeout - spare
+
     async def _stop_all(self) -> None:
+        deadline = self._deadline()
         for slot in reversed(self._slots):
-            await self._stop(slot, final=False)
+            await self._stop(slot, final=False, deadline=deadline)
 
 
 @dataclass
@@ -268,3 +291,11 @@ class DynamicSupervisor(Supervisor):
         if self.strategy is not Strategy.ONE_FOR_ONE:
             raise ValueError("a dynamic supervisor restarts one child at a time")
         super().__post_init__()
+
+    async def _stop_all(self) -> None:
+        """Independent children stop together, within the one budget (not one after
+        another, each with its own timeout)."""
+        deadline = self._deadline()
+        async with anyio.create_task_group() as tg:
+            for slot in reversed(self._slots):
+                tg.start_soon(functools.partial(self._stop, slot, final=False, deadline=deadline))

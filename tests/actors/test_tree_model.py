@@ -2,8 +2,9 @@
 
 Each machine runs a real tree on a real event loop (in a portal thread) and
 checks, after every step, that every ask ended in an answer, an error or a
-timeout within a bound, that restart counts and escalation follow the policy,
-and, at the end, that children stop in reverse start order.
+timeout within a bound, that restart counts and escalation follow the policy
+(OTP's: a temporary child is never restarted, not even with its group), and,
+at the end, that children stop in reverse start order.
 """
 
 from __future__ import annotations
@@ -113,6 +114,9 @@ class TreeModel(RuleBasedStateMachine):
             Strategy.REST_FOR_ONE: self.present[index:],
         }[self.strategy]
         for child in affected:
+            if self.kinds[child] is Restart.TEMPORARY:  # stopped with the group, for good
+                self.present.remove(child)
+                continue
             self.generation[child] += 1
             self.restarts[child] += 1
 
