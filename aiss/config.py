@@ -262,6 +262,7 @@ class Settings:
     terminal_max_per_user: int = 10
     terminal_idle_timeout: float = 3600.0
     terminal_max_lifetime: float = 86400.0
+    terminal_connect_timeout: float = 30.0
     terminal_scrollback: int = 1 << 20
     terminal_high_watermark: int = 256 * 1024
     terminal_low_watermark: int = 64 * 1024
@@ -297,6 +298,12 @@ class Settings:
             reader.problems.append(
                 f"JWT_PRIVATE_KEY_FILE, JWT_PUBLIC_KEY_FILE: both required with JWT_ALGORITHM="
                 f"{settings.jwt_algorithm}"
+            )
+        low, high = settings.terminal_low_watermark, settings.terminal_high_watermark
+        if not 0 < low < high <= settings.terminal_scrollback - (64 << 10):
+            reader.problems.append(
+                "AISS_TERMINAL_LOW_WATERMARK < AISS_TERMINAL_HIGH_WATERMARK <="
+                " AISS_TERMINAL_SCROLLBACK - 64KiB: the scrollback holds all a driver is owed"
             )
         if settings.environment == "production":
             reader.problems.extend(settings._production_problems())
@@ -408,6 +415,7 @@ class Settings:
             terminal_max_per_user=r.integer("AISS_TERMINAL_MAX_PER_USER", 10, 1, 10_000),
             terminal_idle_timeout=r.parsed("AISS_TERMINAL_IDLE_TIMEOUT", _seconds, "1h"),
             terminal_max_lifetime=r.parsed("AISS_TERMINAL_MAX_LIFETIME", _seconds, "24h"),
+            terminal_connect_timeout=r.parsed("AISS_TERMINAL_CONNECT_TIMEOUT", _seconds, "30s"),
             terminal_scrollback=r.parsed("AISS_TERMINAL_SCROLLBACK", parse_size, "1MiB"),
             terminal_high_watermark=r.parsed("AISS_TERMINAL_HIGH_WATERMARK", parse_size, "256KiB"),
             terminal_low_watermark=r.parsed("AISS_TERMINAL_LOW_WATERMARK", parse_size, "64KiB"),

@@ -1,5 +1,10 @@
 """Between a WebSocket and a session: two tasks, and the first to finish ends the other.
 
+The inbound task never waits on the program or the socket's sending side: input
+is queued by the session, and every frame for this viewer (errors and answers
+included) is sent by the session's sender for it, so acknowledgements are read
+however slowly the program takes input or the peer takes output.
+
 Input is drained with `receive()` and the disconnect message handled here:
 after a failed send Starlette would drop frames still queued, and input typed
 just before a detach must reach the shell. A frame that breaks the protocol
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
     from .session import Role, TerminalSession
 
 logger = logging.getLogger("aiss.terminal")
+MAX_QUESTIONS = 2  # per viewer: each is a retrieval and maybe an LLM call
 
 
 async def bridge(
@@ -43,6 +49,7 @@ async def bridge(
             await websocket.send_bytes(frame)
 
     viewer = Viewer(user_id, role, send)
+    asking = 0  # questions of this viewer being answered now
 
     async def outbound(scope: anyio.CancelScope) -> None:
         try:
@@ -53,17 +60,20 @@ async def bridge(
         closing.append(1000)
         scope.cancel()  # the session ended and its viewer has been told
 
-    async def answer(
-        question: str,
-        attach: bool,
-    ) -> None:
-        if on_query is None:
-            await send(frames.status(type="answer", error="questions are not answered here"))
-            return
-        await send(frames.status(type="answer", **await on_query(question, attach)))
+    async def answer(question: str, attach: bool) -> None:
+        nonlocal asking
+        try:
+            if on_query is None:
+                found: dict[str, Any] = {"error": "questions are not answered here"}
+            else:
+                found = await on_query(question, attach)
+        finally:
+            asking -= 1
+        viewer.notify(frames.status(type="answer", **found))
 
     async def inbound(scope: anyio.CancelScope, tg: anyio.abc.TaskGroup) -> None:
-        told_read_only = False
+        nonlocal asking
+        told: set[str] = set()
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -78,14 +88,20 @@ async def bridge(
                 closing.append(exc.code)
                 break
             if isinstance(frame, frames.Input):
-                if not await session.type(viewer, frame.data) and not told_read_only:
-                    told_read_only = True
-                    await send(frames.status(type="error", message="read-only: you observe"))
+                refused = session.type(viewer, frame.data)
+                if refused is not None and (refused not in told or refused.startswith("input")):
+                    told.add(refused)
+                    viewer.notify(frames.status(type="error", message=refused))
             elif isinstance(frame, frames.Resize):
                 session.resize(viewer, frame.cols, frame.rows)
             elif isinstance(frame, frames.Ack):
                 session.ack(viewer, frame.bytes)
             elif isinstance(frame, frames.Query):
+                if asking >= MAX_QUESTIONS:
+                    busy = f"at most {MAX_QUESTIONS} questions at a time: wait for an answer"
+                    viewer.notify(frames.status(type="answer", error=busy))
+                    continue
+                asking += 1
                 tg.start_soon(answer, frame.question, frame.attach_last_command)
         viewer.closed = True
         viewer.nudge()

@@ -107,11 +107,14 @@ class LocalPty:
         A PTY hands out about 4 KiB a read: gathering what is ready into one
         chunk makes one frame of it instead of sixteen.
         """
-        while True:
+        while not self._closed:  # a closed fd's number may be another's by now
             try:
                 data = os.read(self.master, READ_SIZE)
             except BlockingIOError:
-                await anyio.wait_readable(self.master)
+                try:
+                    await anyio.wait_readable(self.master)
+                except anyio.ClosedResourceError:  # terminate() closed it meanwhile
+                    return b""
                 continue
             except OSError as exc:
                 if exc.errno in (errno.EIO, errno.EBADF):
@@ -131,14 +134,18 @@ class LocalPty:
                 chunks.append(more)
                 size += len(more)
             return b"".join(chunks)
+        return b""
 
     async def write(self, data: bytes) -> None:
         view = memoryview(data)
-        while view:
+        while view and not self._closed:
             try:
                 written = os.write(self.master, view)
             except BlockingIOError:
-                await anyio.wait_writable(self.master)
+                try:
+                    await anyio.wait_writable(self.master)
+                except anyio.ClosedResourceError:  # terminate() closed it meanwhile
+                    return
                 continue
             except OSError as exc:
                 if exc.errno in (errno.EIO, errno.EBADF):
@@ -147,11 +154,27 @@ class LocalPty:
             view = view[written:]
 
     def resize(self, cols: int, rows: int) -> None:
+        if self._closed:
+            return
         with contextlib.suppress(OSError):
             fcntl.ioctl(self.master, termios.TIOCSWINSZ, _winsize(cols, rows))
 
+    def output_pending(self) -> bool:
+        """Whether output waits to be read (the terminal's own buffer is not empty)."""
+        if self._closed:
+            return False
+        try:
+            pending: int = struct.unpack(
+                "i", fcntl.ioctl(self.master, termios.FIONREAD, b"\0\0\0\0")
+            )[0]
+        except OSError:
+            return False
+        return pending > 0
+
     def echo_off(self) -> bool:
         """Whether the terminal does not echo (a password prompt, most likely)."""
+        if self._closed:
+            return False
         try:
             return not termios.tcgetattr(self.master)[3] & termios.ECHO
         except termios.error:

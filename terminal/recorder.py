@@ -5,6 +5,12 @@ The header is the first line; then `[seconds, "o", text]` for output,
 "i", text]` for input, except what is typed while the terminal does not
 echo (passwords). Parts are flushed every `flush_bytes` or `flush_seconds`;
 reading the recording concatenates them in order.
+
+The program never waits for storage: what is not yet stored is held up to
+`max_backlog` bytes, and output beyond that (the store is down, or slower
+than a flood) is left out. Where output was left out, the recording carries
+a marker, `[seconds, "m", "N bytes of output not recorded"]`, and `lost`
+counts those bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 logger = logging.getLogger("aiss.terminal")
+RETRY_FIRST, RETRY_LAST = 1.0, 30.0  # seconds between tries while storage fails
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -37,11 +44,13 @@ class Recorder:
         record_input: bool = False,
         flush_bytes: int = 256 * 1024,
         flush_seconds: float = 5.0,
+        max_backlog: int = 1 << 20,
     ) -> None:
         self.store = store
         self.record_input = record_input
         self.flush_bytes = flush_bytes
         self.flush_seconds = flush_seconds
+        self.max_backlog = max(max_backlog, flush_bytes)
         self.started = time.monotonic()
         header = {
             "version": 2,
@@ -56,21 +65,37 @@ class Recorder:
         self._output = codecs.getincrementaldecoder("utf-8")("replace")
         self._input = codecs.getincrementaldecoder("utf-8")("replace")
         self._ready = anyio.Event()
+        self._lock = anyio.Lock()
+        self._storing = 0  # bytes of the part being stored now
+        self._gap = 0  # output bytes left out since the last event kept
         self.parts = 0
         self.bytes = 0
+        self.lost = 0
 
-    def _event(self, kind: str, text: str) -> None:
-        if not text:
-            return
+    def _line(self, kind: str, text: str) -> None:
         at = round(time.monotonic() - self.started, 6)
         self._pending += json.dumps([at, kind, text]).encode() + b"\n"
+
+    def _event(self, kind: str, text: str, size: int = 0) -> None:
+        """Add an event, or leave it out (counting `size` output bytes) when the
+        backlog is full."""
+        if not text:
+            return
+        if len(self._pending) + self._storing >= self.max_backlog:
+            self._gap += size
+            self.lost += size
+            return
+        if self._gap:
+            self._line("m", f"{self._gap} bytes of output not recorded")
+            self._gap = 0
+        self._line(kind, text)
         if len(self._pending) >= self.flush_bytes:
             self._ready.set()
 
     # -- the sink ----------------------------------------------------------------------
 
     def output(self, data: bytes) -> None:
-        self._event("o", self._output.decode(data))
+        self._event("o", self._output.decode(data), len(data))
 
     def input(self, data: bytes, echo_off: bool) -> None:
         if self.record_input and not echo_off:
@@ -83,28 +108,40 @@ class Recorder:
 
     async def flush(self) -> bool:
         """Write what is pending as the next part; on failure keep it for the next try."""
-        if not self._pending:
+        async with self._lock:  # parts are numbered: one store at a time
+            if not self._pending:
+                return True
+            data, self._pending = bytes(self._pending), bytearray()
+            self._storing = len(data)
+            try:
+                await self.store(self.parts, data)
+            except Exception:
+                logger.warning("recording part not stored; will retry", exc_info=True)
+                self._pending[:0] = data
+                return False
+            finally:
+                self._storing = 0
+            self.parts += 1
+            self.bytes += len(data)
             return True
-        data, self._pending = bytes(self._pending), bytearray()
-        try:
-            await self.store(self.parts, data)
-        except Exception:
-            logger.warning("recording part not stored; will retry", exc_info=True)
-            self._pending[:0] = data
-            return False
-        self.parts += 1
-        self.bytes += len(data)
-        return True
 
     async def run(self) -> None:
         """Flush parts as they fill or age, until cancelled; then the rest."""
+        retry = RETRY_FIRST
         try:
             while True:
                 with anyio.move_on_after(self.flush_seconds):
                     self._ready = anyio.Event()
                     await self._ready.wait()
-                await self.flush()
+                if await self.flush():
+                    retry = RETRY_FIRST
+                else:  # the store is down: try again later, not at every output
+                    await anyio.sleep(retry)
+                    retry = min(retry * 2, RETRY_LAST)
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(10):
                 self._event("o", self._output.decode(b"", final=True))
+                if self._gap:
+                    self._line("m", f"{self._gap} bytes of output not recorded")
+                    self._gap = 0
                 await self.flush()

@@ -10,77 +10,120 @@ from __future__ import annotations
 import re
 from collections import deque
 
+BLOCK = 64 * 1024
+
 
 class Ring:
-    """The last `capacity` bytes of output, kept as the chunks they were written in.
+    """The last `capacity` bytes of output, in blocks of `BLOCK` bytes.
 
-    Trimming drops whole chunks (cutting at most the oldest one), so a full
-    ring does not move a megabyte for every chunk it takes.
+    Writes are copied into the newest block, so a program writing one byte at
+    a time costs a byte each, not an object each (a chunk per read cost about
+    a hundred bytes of headers per byte). A full ring drops its oldest block
+    whole: it holds between `capacity` and `capacity + block` bytes, and never
+    moves a megabyte for every write.
     """
 
-    def __init__(self, capacity: int) -> None:
-        if capacity <= 0:
-            raise ValueError("capacity must be positive")
+    def __init__(self, capacity: int, block: int = BLOCK) -> None:
+        if capacity <= 0 or block <= 0:
+            raise ValueError("capacity and block must be positive")
         self.capacity = capacity
-        self._chunks: deque[tuple[int, bytes]] = deque()  # (offset of its first byte, data)
-        self._size = 0
+        self.block = min(block, capacity)
+        self._blocks: deque[bytearray] = deque()
+        self._first = 0  # absolute offset of the first byte of the oldest block
         self.end = 0  # absolute offset after the last byte written
 
     @property
     def start(self) -> int:
-        """The oldest offset still held."""
-        return self.end - self._size
+        """The oldest offset still held (at most `capacity` before the end)."""
+        return max(self._first, self.end - self.capacity)
+
+    @property
+    def held(self) -> int:
+        """Bytes in memory: `capacity`, give or take a block."""
+        return self.end - self._first
 
     def write(self, data: bytes) -> None:
         if not data:
             return
-        self._chunks.append((self.end, data))
+        view = memoryview(data)
+        while view:
+            if not self._blocks or len(self._blocks[-1]) >= self.block:
+                self._blocks.append(bytearray())
+            last = self._blocks[-1]
+            room = self.block - len(last)
+            last += view[:room]
+            view = view[room:]
         self.end += len(data)
-        self._size += len(data)
-        while self._size > self.capacity:
-            offset, oldest = self._chunks[0]
-            excess = self._size - self.capacity
-            if len(oldest) <= excess:
-                self._chunks.popleft()
-                self._size -= len(oldest)
-            else:
-                self._chunks[0] = (offset + excess, oldest[excess:])
-                self._size -= excess
+        while self.end - self._first - len(self._blocks[0]) >= self.capacity:
+            self._first += len(self._blocks.popleft())
 
     def read(self, offset: int, limit: int) -> tuple[int, bytes]:
         """Up to `limit` bytes from `offset` (moved up to `start` when it fell off)."""
         offset = max(offset, self.start)
         if limit <= 0 or offset >= self.end:
             return offset, b""
-        # Readers are usually near the end: look for the first chunk from the right.
-        index = len(self._chunks) - 1
-        while self._chunks[index][0] > offset:
-            index -= 1
-        parts: list[bytes | memoryview] = []
+        index, at = divmod(offset - self._first, self.block)
+        parts: list[memoryview] = []
         wanted = limit
-        while wanted > 0 and index < len(self._chunks):
-            chunk_offset, data = self._chunks[index]
-            piece = memoryview(data)[offset - chunk_offset if not parts else 0 :][:wanted]
+        while wanted > 0 and index < len(self._blocks):
+            piece = memoryview(self._blocks[index])[at : at + wanted]
             parts.append(piece)
             wanted -= len(piece)
-            index += 1
+            index, at = index + 1, 0
         return offset, b"".join(parts)
 
 
-# What a terminal emulator sends by itself when output asks it something:
-# device attributes, cursor position and status reports, mode reports, colour
-# and title reports (OSC), and DCS replies. Typed keys never look like these.
-ANSWERS = re.compile(
-    rb"\x1b\[[?>=]?[0-9;]*c"  # DA1 / DA2 / DA3
-    rb"|\x1b\[[0-9]+;[0-9]+R"  # cursor position report
-    rb"|\x1b\[[?]?[0-9]*n"  # device status report
-    rb"|\x1b\[[?]?[0-9;]*\$y"  # mode report (DECRPM)
-    rb"|\x1b\[[0-9;]*t"  # window reports
-    rb"|\x1b\][0-9]+;[^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC reports (colours, title)
-    rb"|\x1bP[^\x1b]*\x1b\\"  # DCS replies (XTVERSION, DECRQSS)
+# A replayed scrollback makes the browser's emulator answer again every query
+# in it: device attributes, cursor position and status reports, mode reports,
+# window and colour reports, DCS requests. Those answers must not reach the
+# program as typing, but their bytes can also be keys (Shift+F3 is a cursor
+# position report, "\x1b[1;2R"), so only as many answers of each kind as the
+# replay held queries of that kind are dropped.
+QUERIES = re.compile(
+    rb"(?P<c>\x1b\[>?0?c|\x1bZ)"  # DA1, DA2, DECID
+    rb"|(?P<R>\x1b\[\??6n)"  # cursor position
+    rb"|(?P<n>\x1b\[\??(?:[0-57-9]|[0-9]{2,})n)"  # other status reports
+    rb"|(?P<y>\x1b\[\??[0-9]+\$p)"  # DECRQM
+    rb"|(?P<t>\x1b\[(?:1[1-9]|2[01])(?:;[0-9]+)?t)"  # window reports
+    rb"|(?P<osc>\x1b\][0-9]+;(?:[^\x07\x1b]*;)?\?(?:\x07|\x1b\\))"  # colour queries
+    rb"|(?P<dcs>\x1bP[$+]q[^\x1b]*\x1b\\|\x1b\[>0?q|\x1b\[=0?c)"  # DECRQSS, XTVERSION, DA3
 )
+ANSWERS = re.compile(
+    rb"(?P<c>\x1b\[[?>][0-9;]*c)"
+    rb"|(?P<R>\x1b\[\??[0-9]+;[0-9]+(?:;[0-9]+)?R)"
+    rb"|(?P<n>\x1b\[\??[0-9]*n)"
+    rb"|(?P<y>\x1b\[\??[0-9;]*\$y)"
+    rb"|(?P<t>\x1b\[[0-9;]*t)"
+    rb"|(?P<osc>\x1b\][0-9]+;[^\x07\x1b]*(?:\x07|\x1b\\))"
+    rb"|(?P<dcs>\x1bP[^\x1b]*\x1b\\)"
+)
+MAX_OWED = 1000  # per kind: a replay full of queries does not eat typing forever
 
 
-def drop_answers(data: bytes) -> bytes:
-    """`data` without the emulator's automatic answers."""
-    return ANSWERS.sub(b"", data)
+class Answers:
+    """The emulator answers one viewer owes for the output replayed to it."""
+
+    def __init__(self) -> None:
+        self._owed: dict[str, int] = {}
+
+    def expect(self, replayed: bytes) -> None:
+        """Count the queries in replayed output."""
+        for found in QUERIES.finditer(replayed):
+            kind = str(found.lastgroup)
+            self._owed[kind] = min(self._owed.get(kind, 0) + 1, MAX_OWED)
+
+    def drop(self, typed: bytes) -> bytes:
+        """`typed` without the answers still owed (each dropped once)."""
+        if not self._owed:
+            return typed
+
+        def owed(found: re.Match[bytes]) -> bytes:
+            kind = str(found.lastgroup)
+            if self._owed.get(kind, 0) <= 0:
+                return found.group()
+            self._owed[kind] -= 1
+            if not self._owed[kind]:
+                del self._owed[kind]
+            return b""
+
+        return ANSWERS.sub(owed, typed)

@@ -3,17 +3,25 @@
 The session reads the program's output into the scrollback ring (and the
 recorder and command log), and each viewer's sender sends what follows the
 offset it has been sent, as long as that viewer's unacknowledged bytes stay
-under the high watermark. While the driver is over it, the session stops
-reading, so a flooding program blocks on its terminal instead of filling
-memory; it reads again once the driver is back under the low watermark.
-Observers never slow the program: one that lags past the scrollback skips
-ahead. Detaching leaves the program running.
+under the high watermark. The driver never loses output: while the output
+it has not acknowledged (read into the ring, sent or not) is over the high
+watermark, the session stops reading, so a flooding program blocks on its
+terminal instead of filling memory, and reads again once the driver is back
+under the low watermark. Observers never slow the program: one that lags
+past the scrollback skips ahead, and is told. Detaching leaves the program
+running.
+
+Everything a viewer is sent goes through its own sender, so no task ever
+waits on another viewer's socket (a dead or slow one). Input is queued and
+written by a task of its own: a paste the program is slow to take never
+holds up the acknowledgements that let its output, and so its reading, go on.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -22,7 +30,7 @@ import anyio
 from actors import Restart, Service
 
 from . import frames
-from .scrollback import Ring, drop_answers
+from .scrollback import Answers, Ring
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
@@ -33,6 +41,9 @@ logger = logging.getLogger("aiss.terminal")
 Role = Literal["driver", "observer"]
 FRAME_BYTES = 64 * 1024
 REPLAY_GRACE = 2.0  # seconds after replay during which emulator answers are dropped
+INPUT_BYTES = 1024  # written at a time: well within a terminal's 4 KiB echo buffer
+ECHO_WAIT = 0.05  # seconds input waits for the echo of the piece before it
+MAX_NOTICES = 64  # status frames waiting for one viewer; more means it does not read
 
 
 class Program(Protocol):
@@ -42,6 +53,7 @@ class Program(Protocol):
     async def write(self, data: bytes) -> None: ...
     def resize(self, cols: int, rows: int) -> None: ...
     def echo_off(self) -> bool: ...
+    def output_pending(self) -> bool: ...
     async def wait(self) -> int: ...
     async def terminate(self) -> None: ...
 
@@ -61,6 +73,13 @@ class Policy:
     low_watermark: int = 64 * 1024
     idle_timeout: float = 3600.0
     max_lifetime: float = 86400.0
+    connect_timeout: float = 30.0
+    input_backlog: int = 4 << 20  # typed bytes the program has not taken yet
+
+    def __post_init__(self) -> None:
+        # A read may add a frame's worth past the high watermark: the ring holds it all.
+        if not 0 < self.low_watermark < self.high_watermark <= self.scrollback - FRAME_BYTES:
+            raise ValueError("watermarks: 0 < low < high <= scrollback - 64 KiB")
 
 
 @dataclass(eq=False)
@@ -76,6 +95,8 @@ class Viewer:
     closed: bool = False
     told_end: bool = False  # the exit (or error) status has been sent
     can_drive: bool = False  # set for drivers: a demoted one drives again when free
+    notices: deque[bytes] = field(default_factory=deque)  # status frames to send first
+    answers: Answers = field(default_factory=Answers)  # the emulator's, owed for the replay
 
     def __post_init__(self) -> None:
         self.can_drive = self.can_drive or self.role == "driver"
@@ -86,6 +107,12 @@ class Viewer:
 
     def nudge(self) -> None:
         self.wake.set()
+
+    def notify(self, frame: bytes) -> None:
+        """Have this viewer's own sender send `frame`, before more output."""
+        if len(self.notices) < MAX_NOTICES:
+            self.notices.append(frame)
+        self.nudge()
 
 
 class TerminalSession(Service):
@@ -126,24 +153,31 @@ class TerminalSession(Service):
         self.opened = anyio.Event()  # the program has started, or failed to
         self._flowing = anyio.Event()
         self._flowing.set()
+        self._input = bytearray()  # typed, not yet written to the program
+        self._typed = anyio.Event()
+        self._taken = anyio.Event()  # set as the program takes input
+        self._read = anyio.Event()  # set as the program's output is read
 
     # -- the program's life ------------------------------------------------------------
 
     async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
         task_status.started()
         try:
-            self.program = await self.opener()
-        except Exception as exc:
-            self.error = str(exc) or type(exc).__name__
-            await self._set_state("failed")
-            self._end()
-            return
+            self.program = await self._connect(stop)
         finally:
             self.opened.set()
+            if self.program is None:  # failed, timed out, ended or cancelled first
+                with anyio.CancelScope(shield=True):
+                    self.error = self.error or "ended while connecting"
+                    await self._set_state("failed")
+                    self._end()
+        if self.program is None:
+            return
         await self._set_state("connected" if self.viewers else "detached")
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._pump)
+                tg.start_soon(self._write_input)
                 tg.start_soon(self._watch_limits, stop)
                 for task in self.tasks:
                     tg.start_soon(task)
@@ -156,6 +190,27 @@ class TerminalSession(Service):
                 await self._set_state("closed")
                 self._end()
 
+    async def _connect(self, stop: anyio.Event) -> Program | None:
+        """The program, once open; None if it failed, took too long or the session ended."""
+        program: Program | None = None
+        async with anyio.create_task_group() as tg:
+
+            async def stopped() -> None:
+                await stop.wait()
+                self.error = self.error or "ended while connecting"
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(stopped)
+            try:
+                with anyio.fail_after(self.policy.connect_timeout):
+                    program = await self.opener()
+            except TimeoutError:
+                self.error = f"not connected within {self.policy.connect_timeout:g} seconds"
+            except Exception as exc:
+                self.error = str(exc) or type(exc).__name__
+            tg.cancel_scope.cancel()
+        return program
+
     async def _pump(self) -> None:
         assert self.program is not None
         while True:
@@ -164,6 +219,8 @@ class TerminalSession(Service):
             if not data:
                 break
             self.last_activity = time.monotonic()
+            self._read.set()
+            self._read = anyio.Event()
             self.ring.write(data)
             for sink in self.sinks:
                 sink.output(data)
@@ -199,9 +256,14 @@ class TerminalSession(Service):
         return next((v for v in self.viewers if v.role == "driver" and not v.closed), None)
 
     def _regulate(self) -> None:
-        """Pause reading while the driver is over the high watermark; resume under the low."""
+        """Pause reading while the driver is over the high watermark; resume under the low.
+
+        The lag is everything read since the driver's acknowledged offset, sent
+        or not (a slow socket holds up sending), so the ring never runs past it.
+        Replayed output is the scrollback's, not owed: it counts from the replay's end.
+        """
         driver = self._driver()
-        lag = driver.unacked if driver else 0
+        lag = self.ring.end - max(driver.acked, driver.replay_end) if driver else 0
         if lag >= self.policy.high_watermark and self._flowing.is_set():
             self._flowing = anyio.Event()
         elif lag <= self.policy.low_watermark and not self._flowing.is_set():
@@ -213,60 +275,54 @@ class TerminalSession(Service):
             current = self._driver()
             if current is not None:  # a new driver takes over; the old one watches
                 current.role = "observer"
-                await current.send(frames.status(type="role", role="observer"))
-                self._regulate()
+                current.notify(frames.status(type="role", role="observer"))
         viewer.sent = viewer.acked = self.ring.start
         viewer.replay_end = self.ring.end
         self.viewers.append(viewer)
-        if self.state == "detached":
-            await self._set_state("connected")
+        self._regulate()
+        viewer.notify(
+            frames.status(
+                type="attached", session=self.id, role=viewer.role, cols=self.cols, rows=self.rows
+            )
+        )
+        viewer.notify(frames.status(type="replay-begin", bytes=viewer.replay_end - viewer.sent))
         try:
-            await viewer.send(
-                frames.status(
-                    type="attached",
-                    session=self.id,
-                    role=viewer.role,
-                    cols=self.cols,
-                    rows=self.rows,
-                )
-            )
-            await viewer.send(
-                frames.status(type="replay-begin", bytes=viewer.replay_end - viewer.sent)
-            )
+            if self.state == "detached":
+                await self._set_state("connected")
             await self._send_loop(viewer)
         finally:
             viewer.closed = True
             self.viewers.remove(viewer)
             if viewer.role == "driver":
-                with anyio.CancelScope(shield=True):
-                    await self._hand_over()
+                self._hand_over()
             self._regulate()
             if not self.viewers and self.state == "connected":
                 with anyio.CancelScope(shield=True):
                     await self._set_state("detached")
 
-    async def _hand_over(self) -> None:
+    def _hand_over(self) -> None:
         """The driver left: the latest viewer that drove before drives again."""
         for other in reversed(self.viewers):
             if other.can_drive and not other.closed:
                 other.role = "driver"
-                try:
-                    await other.send(frames.status(type="role", role="driver"))
-                except Exception:  # its own bridge notices a dead peer
-                    other.closed = True
-                    continue
+                other.notify(frames.status(type="role", role="driver"))
                 return
 
     async def _send_loop(self, viewer: Viewer) -> None:
         replaying = True
         while not viewer.closed:
+            if viewer.notices:
+                await viewer.send(viewer.notices.popleft())
+                continue
             room = self.policy.high_watermark - viewer.unacked
             if room > 0 and viewer.sent < self.ring.end:
                 start, chunk = self.ring.read(viewer.sent, min(room, FRAME_BYTES))
-                if start > viewer.sent and viewer.role == "observer" and not replaying:
+                if start > viewer.sent and not replaying:
                     await viewer.send(frames.status(type="skipped", bytes=start - viewer.sent))
                 viewer.acked += start - viewer.sent  # bytes that fell off are not owed
                 viewer.sent = start + len(chunk)
+                if start < viewer.replay_end:
+                    viewer.answers.expect(chunk[: viewer.replay_end - start])
                 await viewer.send(frames.output(chunk))
                 if viewer.role == "driver":
                     self._regulate()
@@ -285,6 +341,8 @@ class TerminalSession(Service):
                 viewer.told_end = True
                 return
             viewer.wake = anyio.Event()
+            if viewer.notices:  # queued while the last frame was sent
+                continue
             with anyio.move_on_after(1.0):
                 await viewer.wake.wait()
 
@@ -295,24 +353,67 @@ class TerminalSession(Service):
         if viewer.role == "driver":
             self._regulate()
 
-    async def type(self, viewer: Viewer, data: bytes) -> bool:
-        """Input from `viewer`; False (and nothing typed) for an observer."""
+    def type(self, viewer: Viewer, data: bytes) -> str | None:
+        """Queue input from `viewer` for the program; why not, when it is not taken.
+
+        Typed while the program starts, it is written once the program is there.
+        """
         if viewer.role != "driver":
-            return False
-        await self.opened.wait()  # typed while the program starts: it gets it once there
-        if self.program is None or self.ended.is_set():
-            return False
+            return "read-only: you observe"
+        if self.ended.is_set():
+            return "the session has ended"
         if self._in_replay(viewer):
-            data = drop_answers(data)
-            if not data:
-                return True
-        self.last_activity = time.monotonic()
-        self.bytes_in += len(data)
-        echo_off = self.program.echo_off()
-        for sink in self.sinks:
-            sink.input(data, echo_off)
-        await self.program.write(data)
-        return True
+            data = viewer.answers.drop(data)
+        if not data:
+            return None
+        if len(self._input) + len(data) > self.policy.input_backlog:
+            return (
+                f"input dropped: the program has not yet taken the {len(self._input)} bytes"
+                " typed before"
+            )
+        self._input += data
+        self._typed.set()
+        return None
+
+    async def _write_input(self) -> None:
+        """Write typed input while output flows, a little at a time.
+
+        The terminal echoes input as it takes it, and discards echoes it has no
+        room to send (it holds some 20 KiB of output): input is written while
+        output flows, when none waits to be read, and a piece's echo is read
+        before the next piece goes, so a paste's echo arrives whole.
+        """
+        assert self.program is not None
+        while True:
+            await self._typed.wait()
+            await self._flowing.wait()
+            if not self._input:
+                self._typed = anyio.Event()
+                continue
+            if self.program.output_pending():
+                await self._read.wait()
+                continue
+            data = bytes(self._input[:INPUT_BYTES])
+            del self._input[:INPUT_BYTES]
+            self.last_activity = time.monotonic()
+            self.bytes_in += len(data)
+            echo_off = self.program.echo_off()
+            for sink in self.sinks:
+                sink.input(data, echo_off)
+            echoed = self._read
+            await self.program.write(data)
+            self._taken.set()
+            self._taken = anyio.Event()
+            if not echo_off:
+                with anyio.move_on_after(ECHO_WAIT):  # a program may echo nothing
+                    await echoed.wait()
+
+    async def input_room(self, size: int) -> None:
+        """Until `size` more bytes of input fit (or the session ends)."""
+        size = min(size, self.policy.input_backlog)
+        while len(self._input) + size > self.policy.input_backlog and not self.ended.is_set():
+            with anyio.move_on_after(1.0):  # the end sets no event of ours
+                await self._taken.wait()
 
     def _in_replay(self, viewer: Viewer) -> bool:
         """Until the viewer has consumed the replay, and shortly after, answers are its own."""

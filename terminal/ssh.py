@@ -135,12 +135,19 @@ class SshProgram:
         except (OSError, asyncssh.Error, TimeoutError) as exc:
             raise SshFailed(f"cannot connect to {key.host}:{key.port}: {exc}") from None
         try:
-            process = await connection.create_process(
-                term_type=term, term_size=(cols, rows), encoding=None
-            )
+            with anyio.fail_after(CONNECT_TIMEOUT):
+                process = await connection.create_process(
+                    term_type=term, term_size=(cols, rows), encoding=None
+                )
         except (OSError, asyncssh.Error) as exc:
             connection.close()
             raise SshFailed(f"{key.host} refused a shell: {exc}") from None
+        except TimeoutError:
+            connection.close()
+            raise SshFailed(f"{key.host} gave no shell within {CONNECT_TIMEOUT:g} s") from None
+        except BaseException:  # cancelled: the session ended while the shell opened
+            connection.close()
+            raise
         return cls(connection, process)
 
     async def read(self) -> bytes:
@@ -157,6 +164,9 @@ class SshProgram:
     def resize(self, cols: int, rows: int) -> None:
         with contextlib.suppress(OSError, asyncssh.Error):
             self.process.change_terminal_size(cols, rows)
+
+    def output_pending(self) -> bool:
+        return False  # the remote terminal's buffers are not visible
 
     def echo_off(self) -> bool:
         return False  # not visible over SSH: input is never recorded for SSH targets

@@ -7,7 +7,7 @@ import subprocess
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import asyncssh
@@ -73,6 +73,13 @@ class _Server(asyncssh.SSHServer):
         return username == USER and password == PASSWORD
 
 
+class _Stalling(_Server):
+    """Logs in, then never opens the session a shell needs."""
+
+    def session_requested(self) -> Any:
+        return anyio.sleep_forever()
+
+
 def _described(
     port: int, host: asyncssh.SSHKey, plain: asyncssh.SSHKey, locked: asyncssh.SSHKey
 ) -> SshServer:
@@ -91,7 +98,16 @@ def _keys() -> tuple[asyncssh.SSHKey, asyncssh.SSHKey]:
 
 
 @asynccontextmanager
-async def asyncssh_server() -> AsyncIterator[SshServer]:
+async def stalling_asyncssh_server() -> AsyncIterator[SshServer]:
+    """The asyncssh server, but a shell never opens: logging in works, then nothing."""
+    async with asyncssh_server(_Stalling, shell=False) as server:
+        yield server
+
+
+@asynccontextmanager
+async def asyncssh_server(
+    kind: type[_Server] = _Server, *, shell: bool = True
+) -> AsyncIterator[SshServer]:
     host = asyncssh.generate_private_key("ssh-ed25519")
     plain, locked = _keys()
     authorized = asyncssh.import_authorized_keys(
@@ -99,12 +115,12 @@ async def asyncssh_server() -> AsyncIterator[SshServer]:
     )
     port = free_port()
     acceptor = await asyncssh.create_server(
-        _Server,
+        kind,
         "127.0.0.1",
         port,
         server_host_keys=[host],
         authorized_client_keys=authorized,
-        process_factory=_shell,
+        process_factory=_shell if shell else None,  # else the server's session_requested
         line_editor=False,
         encoding="utf-8",
     )

@@ -124,8 +124,12 @@ class _Keys:
 async def _type(
     session: TerminalSession, viewer: Viewer, process: asyncssh.SSHServerProcess[bytes], data: bytes
 ) -> None:
-    if data and not await session.type(viewer, data):
-        process.stderr.write(b"\r\n[aiss] read-only: you observe\r\n")
+    if not data:
+        return
+    await session.input_room(len(data))  # the SSH window holds the client back meanwhile
+    refused = session.type(viewer, data)
+    if refused is not None:
+        process.stderr.write(f"\r\n[aiss] {refused}\r\n".encode())
 
 
 async def _query(

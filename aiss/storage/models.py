@@ -326,6 +326,7 @@ class TerminalSessionRecord(Document):
     error: str = ""
     recording_parts: int = 0
     recording_bytes: int = 0
+    recording_lost: int = 0  # output bytes left out of the recording (storage behind)
     created_at: float = Field(default_factory=epoch)
     updated_at: float = Field(default_factory=epoch)
     ended_at: float = 0.0  # 0: not ended

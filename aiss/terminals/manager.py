@@ -43,7 +43,7 @@ from .learning import learn
 from .targets import SshTargets
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable
+    from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
     from prometheus_client import Metric
 
@@ -100,7 +100,7 @@ class Terminals:
         self.settings = settings
         self.stores = stores
         self.sealer = sealer
-        self.targets = SshTargets(stores, sealer)
+        self.targets = SshTargets(stores, sealer, settings.terminal_connect_timeout)
         self.supervisor = DynamicSupervisor(
             "sessions",
             [],
@@ -108,6 +108,7 @@ class Terminals:
             shutdown_timeout=settings.shutdown_timeout,
         )
         self.sessions: dict[str, TerminalSession] = {}
+        self._opening: dict[str, int] = {}  # sessions being opened, by user id
         self.tickets: dict[str, Ticket] = {}
         # host:port at which the load balancer reaches this process (`aiss serve` fills it in).
         self.node = settings.node or f"{socket.gethostname()}:{settings.port}"
@@ -126,6 +127,7 @@ class Terminals:
             low_watermark=settings.terminal_low_watermark,
             idle_timeout=settings.terminal_idle_timeout,
             max_lifetime=settings.terminal_max_lifetime,
+            connect_timeout=settings.terminal_connect_timeout,
         )
         self.recorders: dict[str, Recorder] = {}
         self.logs: dict[str, CommandLog] = {}
@@ -172,10 +174,49 @@ class Terminals:
         title: str = "",
         index_commands: bool = False,
     ) -> TerminalSessionRecord:
-        mine = sum(1 for s in self.sessions.values() if s.owner_id == principal.user_id)
-        if mine >= self.settings.terminal_max_per_user:
-            limit = self.settings.terminal_max_per_user
+        with self._reserved(principal.user_id) as placed:
+            return await self._open(
+                principal, target, cols, rows, term, title, index_commands, placed
+            )
+
+    @contextlib.contextmanager
+    def _reserved(self, user_id: str) -> Iterator[Callable[[], None]]:
+        """A place among the user's sessions, held while one opens: checked and taken
+        with no await between, so concurrent opens cannot pass the limit together.
+        Calling what it yields hands the place to the session, now among `sessions`."""
+        running = sum(
+            1 for s in self.sessions.values() if s.owner_id == user_id and not s.ended.is_set()
+        )
+        limit = self.settings.terminal_max_per_user
+        if running + self._opening.get(user_id, 0) >= limit:
             raise TooManyRequests(f"you already run {limit} terminal sessions; end one first")
+        self._opening[user_id] = self._opening.get(user_id, 0) + 1
+        held = True
+
+        def placed() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._opening[user_id] -= 1
+                if not self._opening[user_id]:
+                    del self._opening[user_id]
+
+        try:
+            yield placed
+        finally:
+            placed()
+
+    async def _open(
+        self,
+        principal: Principal,
+        target: LocalTarget | SshTarget,
+        cols: int,
+        rows: int,
+        term: str,
+        title: str,
+        index_commands: bool,
+        placed: Callable[[], None],
+    ) -> TerminalSessionRecord:
         if isinstance(target, LocalTarget):
             opener, described, heuristic = self._local(principal, target, cols, rows, term)
             host = "local"
@@ -221,6 +262,7 @@ class Terminals:
             on_state=self._on_state,
         )
         self.sessions[session_id] = session
+        placed()
         self.recorders[session_id] = recorder
         self.logs[session_id] = log
         if index_commands:
@@ -361,6 +403,7 @@ class Terminals:
                 error=session.error,
                 recording_parts=recorder.parts if recorder else 0,
                 recording_bytes=recorder.bytes if recorder else 0,
+                recording_lost=recorder.lost if recorder else 0,
             )
         try:
             with self.stores.mongo.breaker.guard():

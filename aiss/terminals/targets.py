@@ -6,6 +6,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from beanie import PydanticObjectId
 
 from terminal.ssh import (
@@ -33,9 +34,10 @@ logger = logging.getLogger("aiss.terminal")
 
 
 class SshTargets:
-    def __init__(self, stores: Stores, sealer: Sealer) -> None:
+    def __init__(self, stores: Stores, sealer: Sealer, connect_timeout: float) -> None:
         self.stores = stores
         self.sealer = sealer
+        self.connect_timeout = connect_timeout  # the host key, the login and the shell
 
     async def prepare(
         self, principal: Principal, target: SshTarget, cols: int, rows: int, term: str
@@ -45,14 +47,20 @@ class SshTargets:
             credentials = await self._saved(principal, target)
         known = await self._known(principal, target.host, target.port)
         try:
-            seen = await host_key(target.host, target.port)
-            verify(seen, known)
-            # Connected and authenticated now, so that a refusal is this request's answer.
-            program = await SshProgram.open(seen, credentials, cols=cols, rows=rows, term=term)
+            with anyio.fail_after(self.connect_timeout):
+                seen = await host_key(target.host, target.port)
+                verify(seen, known)
+                # Connected and authenticated now, so that a refusal is this request's answer.
+                program = await SshProgram.open(seen, credentials, cols=cols, rows=rows, term=term)
         except HostKeyProblem as problem:
             raise _host_key_error(problem) from None
         except SshFailed as exc:
             raise BadRequest(str(exc)) from None
+        except TimeoutError:
+            raise BadRequest(
+                f"{target.host}:{target.port} gave no shell within {self.connect_timeout:g} s"
+                " (AISS_TERMINAL_CONNECT_TIMEOUT)"
+            ) from None
         if target.save_credentials:
             await self._save(principal, target)
 

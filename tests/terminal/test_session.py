@@ -37,6 +37,9 @@ class Flood:
     def echo_off(self) -> bool:
         return False
 
+    def output_pending(self) -> bool:
+        return False
+
     async def wait(self) -> int:
         await self.done.wait()
         return 0
@@ -91,7 +94,8 @@ async def test_a_driver_that_does_not_ack_pauses_the_program() -> None:
                 paused_at = program.written
                 await anyio.sleep(0.3)
         assert driver.unacked <= policy.high_watermark
-        assert paused_at <= policy.high_watermark + 2 * len(program.chunk) + policy.scrollback
+        # Paused on what the driver has not acknowledged, not on what was sent it.
+        assert paused_at <= policy.high_watermark + 2 * len(program.chunk)
         session.ack(driver, driver.unacked)
         with anyio.fail_after(5):  # acknowledged: it runs again
             while program.written == paused_at:
@@ -101,3 +105,60 @@ async def test_a_driver_that_does_not_ack_pauses_the_program() -> None:
             await session.ended.wait()
         driver.closed = True
         driver.nudge()
+
+
+class Never:
+    """An opener that never opens (an SSH host that never answers)."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    async def __call__(self) -> Flood:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            self.cancelled = True
+        raise AssertionError("unreachable")
+
+
+async def test_a_session_that_never_connects_fails_at_its_deadline() -> None:
+    opener = Never()
+    session = TerminalSession(
+        "s", "u", opener, cols=80, rows=24, policy=Policy(connect_timeout=0.3)
+    )
+    async with running(DynamicSupervisor("sessions", [])) as supervisor:
+        await supervisor.start_child(session)
+        with anyio.fail_after(5):
+            await session.ended.wait()
+    assert session.state == "failed" and opener.cancelled
+    assert session.error == "not connected within 0.3 seconds"
+
+
+async def test_ending_a_session_while_it_connects_ends_it_at_once() -> None:
+    opener = Never()
+    session = TerminalSession("s", "u", opener, cols=80, rows=24, policy=Policy())
+    async with running(DynamicSupervisor("sessions", [])) as supervisor:
+        await supervisor.start_child(session)
+        assert session.state == "connecting"
+        session.request_stop()
+        with anyio.fail_after(1):
+            await session.ended.wait()
+    assert session.state == "failed" and session.error == "ended while connecting"
+
+
+async def test_a_session_cancelled_while_it_connects_is_failed_not_connecting() -> None:
+    """Its supervisor gave up waiting (shutdown): the state still says it ended."""
+    states: list[str] = []
+
+    async def on_state(_: TerminalSession, state: str) -> None:
+        await anyio.lowlevel.checkpoint()  # an update that awaits, like the database's
+        states.append(state)
+
+    session = TerminalSession(
+        "s", "u", Never(), cols=80, rows=24, policy=Policy(), on_state=on_state
+    )
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            await tg.start(session.run)
+            scope.cancel()
+    assert session.ended.is_set() and states == ["failed"]

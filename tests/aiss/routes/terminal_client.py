@@ -76,6 +76,15 @@ class Term:
     async def type(self, data: bytes) -> None:
         await self.ws.send(frames.input_frame(data))
 
+    async def paste(self, data: bytes, frame: int = 64 * 1024) -> None:
+        """Input in frames of `frame` bytes, as the web UI sends a large paste."""
+        for at in range(0, len(data), frame):
+            await self.type(data[at : at + frame])
+
+    def roles(self) -> list[str]:
+        """The roles this viewer was told, in order (attached, then changes)."""
+        return [s["role"] for s in self.statuses if s.get("type") in ("attached", "role")]
+
     async def resize(self, cols: int, rows: int) -> None:
         await self.ws.send(frames.resize_frame(cols, rows))
 
@@ -103,12 +112,19 @@ async def ticket(api: Api, token: str, session_id: str, role: str = "driver") ->
 
 @asynccontextmanager
 async def attached(
-    api: Api, token: str, session_id: str, *, role: str = "driver", auto_ack: bool = True
+    api: Api,
+    token: str,
+    session_id: str,
+    *,
+    role: str = "driver",
+    auto_ack: bool = True,
+    **options: Any,
 ) -> AsyncIterator[Term]:
+    """A viewer of the session; `options` go to the WebSocket client (`max_queue`...)."""
     granted = await ticket(api, token, session_id, role)
     base = str(api.http.base_url).rstrip("/").replace("http://", "ws://")
     url = f"{base}{granted['ws_path']}?ticket={granted['ticket']}"
-    async with connect(url, max_size=None) as ws:
+    async with connect(url, max_size=None, **options) as ws:
         term = Term(ws, auto_ack=auto_ack)
         await term.status("attached")
         yield term

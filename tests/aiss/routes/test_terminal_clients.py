@@ -1,0 +1,318 @@
+"""Terminal sessions against slow, dead, racing and hostile clients, on the real server
+with real shells on PTYs: nothing a driver is owed is lost, nothing blocks on a bad
+socket, and the limits hold under races."""
+
+from __future__ import annotations
+
+import re
+import socket
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import anyio
+import pytest
+
+from aiss.app import create_app
+from terminal import frames
+
+from ...servers import serving
+from ...ssh_servers import PASSWORD, USER, stalling_asyncssh_server
+from .conftest import Api, app_settings
+from .terminal_client import Term, attached, open_local, ticket
+from .test_documents import user
+from .test_terminal import processes_matching, settled, written_bytes
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+pytestmark = pytest.mark.anyio
+HIGH = 256 * 1024  # the default high watermark
+STARTED = b"\x1b]133;C\x07"  # shell integration: the command's output begins
+
+
+@pytest.fixture
+async def mine(api: Api) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """A new user's token and a local session of theirs, ended afterwards."""
+    _, token = await user(api, await api.token())
+    session = await open_local(api, token)
+    yield token, session
+    await api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+def narrow(api: Api, receive_buffer: int = 16 * 1024) -> socket.socket:
+    """A connection to the server with a small receive buffer: a slow link's, where
+    the server's sends wait once little is in flight (loopback's buffers take MiBs)."""
+    address = urlsplit(str(api.http.base_url))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)  # before the window
+    sock.connect((address.hostname, address.port))
+    sock.setblocking(False)
+    return sock
+
+
+async def running(term: Term, command: bytes) -> int:
+    """Type `command`; once the shell runs it, where its output begins."""
+    await term.status("replay-end")
+    seen = len(term.output)
+    await term.type(command + b"\r")
+    with anyio.fail_after(10):
+        while STARTED not in term.output[seen:]:
+            await term._one()
+    return term.output.index(STARTED, seen) + len(STARTED)
+
+
+async def answers_next(term: Term) -> None:
+    """The shell is there and answers a command."""
+    await term.type(b"echo next-$((40+2))\r")
+    await term.expect(rb"next-42", seconds=30)
+
+
+async def test_a_ticket_without_a_body_is_a_driver_ticket(
+    api: Api, mine: tuple[str, dict[str, Any]]
+) -> None:
+    token, session = mine
+    path = f"/terminal/sessions/{session['id']}/ticket"
+    bare = await api.call("POST", path, token)
+    assert bare.status_code == 200, bare.text
+    assert bare.json()["role"] == "driver"
+    observer = await api.call("POST", path, token, json={"role": "observer"})
+    assert observer.status_code == 200 and observer.json()["role"] == "observer"
+    wrong = await api.call("POST", path, token, json={"role": "king"})
+    assert wrong.status_code == 422
+
+
+PASTE_LINES = 16_384  # 64 bytes each: 1 MiB
+
+
+def paste() -> bytes:
+    return b"".join(b"L%06d %s\r" % (n, b"p" * 55) for n in range(PASTE_LINES))
+
+
+@pytest.mark.parametrize(
+    ("command", "copies"),
+    [
+        # Raw mode: head takes the bytes as they come; the echo is all that shows.
+        (b"stty -icanon; head -c %d > /dev/null; stty icanon" % len(paste()), 1),
+        # Cooked mode: the terminal echoes each line and cat prints it again.
+        (b"cat", 2),
+    ],
+    ids=["head-raw", "cat-cooked"],
+)
+async def test_a_paste_larger_than_the_terminal_takes_echoes_whole(
+    api: Api, mine: tuple[str, dict[str, Any]], command: bytes, copies: int
+) -> None:
+    """The echo of a 1 MiB paste is output the driver must acknowledge while its
+    input is still being written: neither may wait for the other."""
+    token, session = mine
+    async with attached(api, token, session["id"]) as term:
+        start = await running(term, command)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(term.paste, paste())  # sent while the output is read and acked
+            pattern = rb"L%06d" % (PASTE_LINES - 1)
+            with anyio.fail_after(60):
+                while len(re.findall(pattern, term.output[start:])) < copies:
+                    await term.expect(pattern, seconds=60)
+                    await term.pump(0.05)
+        if command == b"cat":
+            await term.type(b"\x04")  # end of input: cat exits
+        await answers_next(term)
+    shown = bytes(term.output[start:])
+    assert not [s for s in term.statuses if s.get("type") in ("skipped", "error")], term.statuses
+    # The echo and cat's copy interleave at any byte: count the bytes, then the lines.
+    assert shown.count(b"p") == copies * 55 * PASTE_LINES
+    assert shown.count(b"L") == copies * PASTE_LINES
+    numbers = re.findall(rb"L(\d{6})", shown)
+    assert sorted(set(numbers)) == [b"%06d" % n for n in range(PASTE_LINES)]
+
+
+async def test_a_driver_on_a_slow_link_gets_every_line_and_the_program_waits(
+    api: Api, mine: tuple[str, dict[str, Any]]
+) -> None:
+    """2 MB/s: the server's sends wait on the socket. Whatever it has read but not sent
+    counts against the driver, so the ring never runs past it and seq pauses."""
+    token, session = mine
+    rate = 2_000_000
+    # The client stops reading its socket with two frames queued: TCP holds the server.
+    async with attached(api, token, session["id"], max_queue=2, sock=narrow(api)) as term:
+        start = await running(term, b"seq 1 1000000; echo END-$((1+1))")
+        with anyio.fail_after(10):  # its output may begin before it runs
+            while not (seq := processes_matching("seq\x001\x001000000")):
+                await term._one()
+        worst = 0
+        with anyio.fail_after(60):
+            while b"END-2" not in term.output[-64:]:
+                before = term.received
+                await term._one()
+                await anyio.sleep((term.received - before) / rate)
+                try:
+                    ahead = written_bytes(seq[0]) - (len(term.output) - start)
+                except OSError:  # it has exited
+                    continue
+                worst = max(worst, ahead)
+    expected = b"".join(b"%d\r\n" % n for n in range(1, 1_000_001))
+    got = bytes(term.output[start : term.output.rindex(b"END-2")])
+    assert got.startswith(expected), "a line is missing, doubled or out of order"
+    assert not [s for s in term.statuses if s.get("type") == "skipped"]
+    # seq ran at most the watermark (and a read and the terminal's buffers) ahead.
+    print("worst", worst)
+    assert 0 < worst <= HIGH + 64 * 1024 + 128 * 1024, worst
+
+
+async def test_a_new_driver_takes_over_from_a_dead_socket(
+    api: Api, mine: tuple[str, dict[str, Any]]
+) -> None:
+    token, session = mine
+    async with attached(api, token, session["id"]) as old:
+        await old.status("replay-end")
+        old.ws.transport.abort()  # gone without a close frame
+        async with attached(api, token, session["id"]) as new:
+            assert new.roles() == ["driver"]
+            with anyio.fail_after(10):
+                await running(new, b"echo taken-$((2+3))")
+                await new.expect(rb"taken-5")
+
+
+async def test_a_new_driver_takes_over_from_a_socket_that_does_not_read(
+    api: Api, mine: tuple[str, dict[str, Any]]
+) -> None:
+    """The old driver's socket is full (it never reads): the takeover, the new
+    driver's output and its typing wait for nothing of the old one's."""
+    token, session = mine
+    stuck_link = narrow(api, 4096)
+    async with attached(
+        api, token, session["id"], max_queue=1, sock=stuck_link, close_timeout=1
+    ) as stuck:
+        await stuck.status("replay-end")
+        await stuck.type(b"yes filling-the-socket | head -c 5000000; echo FULL-$((3+4))\r")
+        # It reads nothing more: once yes stops writing, the server is stuck on this socket.
+        with anyio.fail_after(10):
+            while not (yes := processes_matching("filling-the-socket")):
+                await anyio.sleep(0.05)
+        await settled(anyio.sleep, lambda: written_bytes(yes[0]))
+        with anyio.fail_after(15):
+            async with attached(api, token, session["id"]) as new:
+                assert new.roles() == ["driver"]
+                await new.status("replay-end")
+                await new.expect(rb"FULL-7", seconds=15)
+                await answers_next(new)
+
+
+async def test_two_tabs_attaching_as_driver_at_once_make_one_driver(
+    api: Api, mine: tuple[str, dict[str, Any]]
+) -> None:
+    token, session = mine
+    tickets = [await ticket(api, token, session["id"]) for _ in range(2)]
+    assert all(t["role"] == "driver" for t in tickets)
+    async with (
+        attached(api, token, session["id"]) as first,
+        attached(api, token, session["id"]) as second,
+    ):
+        await first.status("replay-end")
+        await second.status("replay-end")
+        await first.type(b"echo who-$((1+1))\r")
+        await second.type(b"echo who-$((2+2))\r")
+        await first.pump(0.5)
+        await second.pump(0.5)
+        finals = [t.roles()[-1] for t in (first, second)]
+        assert sorted(finals) == ["driver", "observer"], (first.roles(), second.roles())
+        driver, watcher = (first, second) if finals[0] == "driver" else (second, first)
+        said = b"who-2" if driver is first else b"who-4"
+        await driver.expect(said)
+        await watcher.expect(said)  # the observer sees what the driver typed
+        assert (await watcher.status("error"))["message"].startswith("read-only")
+        assert (b"who-4" if driver is first else b"who-2") not in driver.output
+
+
+@pytest.fixture(scope="module")
+async def strict(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
+    """A server allowing three sessions a user, each given 2 s to connect."""
+    settings = app_settings(
+        tmp_path_factory.mktemp("strict"),
+        AISS_TERMINAL_MAX_PER_USER="3",
+        AISS_TERMINAL_CONNECT_TIMEOUT="2s",
+    )
+    async with serving(create_app(settings)) as http:
+        yield Api(http)
+
+
+async def test_an_ssh_host_that_never_gives_a_shell_is_a_clear_error(strict: Api) -> None:
+    """It logs in, then never opens a session: the open fails at its deadline, and
+    holds no place among the user's sessions."""
+    _, token = await user(strict, await strict.token())
+    async with stalling_asyncssh_server() as server:
+        added = await strict.call(
+            "POST",
+            "/terminal/known-hosts",
+            token,
+            json={"host": "127.0.0.1", "port": server.port, "public_key": server.host_public_key},
+        )
+        assert added.status_code == 201, added.text
+        target = {"type": "ssh", "host": "127.0.0.1", "port": server.port}
+        with anyio.fail_after(10):
+            refused = await strict.call(
+                "POST",
+                "/terminal/sessions",
+                token,
+                json={"target": {**target, "username": USER, "password": PASSWORD}},
+            )
+    assert refused.status_code == 400, refused.text
+    assert "gave no shell within 2 s" in refused.json()["message"]
+    opened = [await open_local(strict, token) for _ in range(3)]  # all three places free
+    for session in opened:
+        await strict.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+async def test_concurrent_opens_never_pass_the_per_user_limit(strict: Api) -> None:
+    _, token = await user(strict, await strict.token())
+    statuses: list[int] = []
+
+    async def one() -> None:
+        response = await strict.call(
+            "POST", "/terminal/sessions", token, json={"target": {"type": "local"}}
+        )
+        statuses.append(response.status_code)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(12):
+            tg.start_soon(one)
+    assert sorted(statuses) == [201] * 3 + [429] * 9, statuses
+    listed = (await strict.call("GET", "/terminal/sessions?limit=50", token)).json()
+    running = [s for s in listed["items"] if s["status"] not in ("failed", "closed")]
+    assert len(running) == 3
+    for session in running:
+        await strict.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+async def test_a_replay_drops_the_answers_it_caused_and_no_typed_key(
+    api: Api, mine: tuple[str, dict[str, Any]]
+) -> None:
+    """Shift+F3 is ESC[1;2R, a cursor report's bytes: after a replay that asked for
+    one cursor report, the first report is the emulator's and the second is a key."""
+    token, session = mine
+    async with attached(api, token, session["id"]) as first:
+        await running(first, b"printf 'asked\\033[6n\\n'; cat -v")
+        await first.expect(rb"asked")
+    async with attached(api, token, session["id"]) as again:
+        await again.status("replay-end")
+        await again.type(b"\x1b[24;1R" + b"\x1b[1;2R" + b"key\r")  # the answer, then the key
+        await again.expect(rb"\^\[\[1;2Rkey\r\n(?:.*\r\n)?\^\[\[1;2Rkey", seconds=10)
+        assert b"24;1R" not in again.output
+        await again.type(b"\x04")
+        await answers_next(again)
+
+
+async def test_questions_are_answered_at_most_two_at_a_time(
+    api: Api, mine: tuple[str, dict[str, Any]]
+) -> None:
+    token, session = mine
+    async with attached(api, token, session["id"]) as term:
+        await term.status("replay-end")
+        for n in range(10):
+            await term.ws.send(frames.query_frame(f"what is question {n}?", False))
+        with anyio.fail_after(60):
+            while len([s for s in term.statuses if s.get("type") == "answer"]) < 10:
+                await term._one()
+        answers = [s for s in term.statuses if s.get("type") == "answer"]
+        busy = [a for a in answers if "at most 2 questions" in str(a.get("error"))]
+        assert 1 <= len(busy) <= 8, answers
+        await answers_next(term)

@@ -1,0 +1,52 @@
+"""A local PTY ended while a task waits on it: the waiter returns, and the fd number,
+handed out again, works for the next terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+import pytest
+
+from terminal.pty import LocalPty
+from terminal.sandbox import plain
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.anyio
+
+
+def shell(cwd: Path, command: str) -> LocalPty:
+    launch = plain(["/bin/sh", "-c", command], cwd)
+    return LocalPty.spawn(launch, env={"PATH": "/usr/bin:/bin"}, cols=80, rows=24)
+
+
+async def test_terminate_wakes_a_writer_and_frees_the_fd_for_the_next_terminal(
+    tmp_path: Path,
+) -> None:
+    stalled = shell(tmp_path, "sleep 30")  # never reads its input
+    returned = anyio.Event()
+
+    async def paste() -> None:
+        await stalled.write(b"x" * (1 << 20))  # more than the terminal takes
+        returned.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(paste)
+        await anyio.wait_all_tasks_blocked()  # the writer waits for room that never comes
+        assert not returned.is_set()
+        number = stalled.master
+        await stalled.terminate()
+        with anyio.fail_after(5):
+            await returned.wait()
+    following = shell(tmp_path, "read line; echo got-$line")
+    try:
+        assert following.master == number  # the lowest free fd: the one just closed
+        await following.write(b"it\n")
+        seen = b""
+        with anyio.fail_after(5):
+            while b"got-it" not in seen:
+                seen += await following.read()
+    finally:
+        await following.terminate()
