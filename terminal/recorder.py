@@ -42,9 +42,9 @@ class Recorder:
         env: dict[str, str],
         title: str = "",
         record_input: bool = False,
-        flush_bytes: int = 256 * 1024,
+        flush_bytes: int = 32 * 1024,
         flush_seconds: float = 5.0,
-        max_backlog: int = 1 << 20,
+        max_backlog: int = 64 * 1024,
     ) -> None:
         self.store = store
         self.record_input = record_input
@@ -72,6 +72,11 @@ class Recorder:
         self.bytes = 0
         self.lost = 0
 
+    @property
+    def backlog(self) -> int:
+        """Bytes held for storage: pending, and the part being stored."""
+        return len(self._pending) + self._storing
+
     def _line(self, kind: str, text: str) -> None:
         at = round(time.monotonic() - self.started, 6)
         self._pending += json.dumps([at, kind, text]).encode() + b"\n"
@@ -81,7 +86,7 @@ class Recorder:
         backlog is full."""
         if not text:
             return
-        if len(self._pending) + self._storing >= self.max_backlog:
+        if self.backlog >= self.max_backlog:
             self._gap += size
             self.lost += size
             return

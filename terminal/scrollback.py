@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import deque
 
-BLOCK = 64 * 1024
+BLOCK = 16 * 1024
 
 
 class Ring:

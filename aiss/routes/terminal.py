@@ -75,6 +75,7 @@ class SessionView(BaseModel):
     index_commands: bool
     bytes_in: int
     bytes_out: int
+    recording_lost: int = Field(description="output bytes left out of the recording")
     exit_code: int | None
     error: str | None
     ws_path: str
@@ -98,6 +99,7 @@ class SessionView(BaseModel):
             index_commands=r.index_commands,
             bytes_in=r.bytes_in,
             bytes_out=r.bytes_out,
+            recording_lost=r.recording_lost,
             exit_code=r.exit_code if r.exit_code >= 0 else None,
             error=r.error or None,
             ws_path=f"{API}/sessions/{r.id}/stream",

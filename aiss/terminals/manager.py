@@ -159,7 +159,20 @@ class Terminals:
             "aiss_terminal_input_bytes", "Input bytes of the sessions running now"
         )
         typed.add_metric([], sum(s.bytes_in for s in self.sessions.values()))
-        yield from (sessions, viewers, out, typed)
+        backlog = GaugeMetricFamily(
+            "aiss_terminal_recording_backlog_bytes", "Recording bytes waiting for storage"
+        )
+        backlog.add_metric([], sum(r.backlog for r in self.recorders.values()))
+        lost = GaugeMetricFamily(
+            "aiss_terminal_recording_lost_bytes",
+            "Output bytes the running sessions' recordings left out (storage behind)",
+        )
+        lost.add_metric([], sum(r.lost for r in self.recorders.values()))
+        held = GaugeMetricFamily(
+            "aiss_terminal_scrollback_bytes", "Scrollback held in memory by the running sessions"
+        )
+        held.add_metric([], sum(s.ring.held for s in self.sessions.values()))
+        yield from (sessions, viewers, out, typed, backlog, lost, held)
 
     # -- opening -------------------------------------------------------------------------
 

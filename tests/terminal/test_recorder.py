@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import anyio
 import pytest
 
 from terminal.recorder import Recorder
@@ -48,3 +49,45 @@ async def test_input_is_off_by_default_and_a_failed_part_is_kept() -> None:
     assert await recorder.flush() is False
     assert await recorder.flush() is True
     assert calls[0] == calls[1] and b"typed" not in calls[1] and recorder.parts == 1
+
+
+async def test_a_store_that_is_down_or_stuck_costs_a_bounded_backlog_and_a_marked_gap() -> None:
+    parts: dict[int, bytes] = {}
+    down = True
+    stuck = anyio.Event()
+
+    async def store(index: int, data: bytes) -> None:
+        if down:
+            raise OSError("object store down")
+        await stuck.wait()  # back, but slow: the part is in flight meanwhile
+        parts[index] = data
+
+    recorder = Recorder(
+        store, cols=80, rows=24, env={}, flush_bytes=64 << 10, max_backlog=256 << 10
+    )
+    chunk = b"y\n" * 2048
+    for _ in range(1000):  # 4 MB of output while the store is down
+        recorder.output(chunk)
+        await recorder.flush()
+        assert recorder.backlog <= (256 << 10) + (64 << 10)
+    lost = recorder.lost
+    assert 0 < lost < 4_096_000
+    down = False
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(recorder.flush)
+        await anyio.wait_all_tasks_blocked()  # its part is being stored, slowly
+        for _ in range(100):
+            recorder.output(chunk)
+            assert recorder.backlog <= (256 << 10) + (64 << 10)
+        stuck.set()
+    recorder.output(b"after")
+    await recorder.flush()
+    lines = b"".join(parts[i] for i in sorted(parts)).splitlines()
+    events = [json.loads(line) for line in lines[1:]]
+    # One run of output left out, while down and while stuck: one marker, where it was.
+    assert recorder.lost > lost
+    gaps = [e[2] for e in events if e[1] == "m"]
+    assert gaps == [f"{recorder.lost} bytes of output not recorded"]
+    assert events[-1][2] == "after" and events[-2][1] == "m"
+    kept = sum(len(e[2]) for e in events if e[1] == "o")
+    assert kept + recorder.lost == 1100 * len(chunk) + len("after")

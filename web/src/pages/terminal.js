@@ -8,6 +8,7 @@ import { h, showError } from "../dom.js";
 const INPUT = 0, RESIZE = 1, ACK = 2;
 const OUTPUT = 0, STATUS = 1;
 const ACK_EVERY = 16 * 1024;
+const FRAME_BYTES = 64 * 1024;
 const KEPT = "aiss.terminal"; // the session this tab shows, so a reload finds it again
 const encoder = new TextEncoder();
 
@@ -74,7 +75,14 @@ export async function terminalPage(main) {
   let retry = 0;
 
   function send(kind, payload) {
-    if (socket?.readyState === WebSocket.OPEN) socket.send(frame(kind, payload));
+    if (socket?.readyState !== WebSocket.OPEN) return;
+    const body = typeof payload === "string" ? encoder.encode(payload) : payload;
+    // A large paste goes in pieces: the server refuses frames over 1 MiB.
+    let at = 0;
+    do {
+      socket.send(frame(kind, body.subarray(at, at + FRAME_BYTES)));
+      at += FRAME_BYTES;
+    } while (at < body.length);
   }
   term.onData((data) => send(INPUT, data));
   term.onBinary((data) => send(INPUT, Uint8Array.from(data, (c) => c.charCodeAt(0))));
