@@ -89,8 +89,9 @@ async def bridge(
                 break
             if isinstance(frame, frames.Input):
                 refused = session.type(viewer, frame.data)
-                if refused is not None and (refused not in told or refused.startswith("input")):
-                    told.add(refused)
+                if refused is not None and refused not in told:
+                    if not refused.startswith("input dropped"):  # each drop is told
+                        told.add(refused)
                     viewer.notify(frames.status(type="error", message=refused))
             elif isinstance(frame, frames.Resize):
                 session.resize(viewer, frame.cols, frame.rows)

@@ -10,6 +10,7 @@ with OSC 7. SSH targets have no integration: a prompt heuristic finds
 
 from __future__ import annotations
 
+import codecs
 import re
 import time
 from dataclasses import dataclass, field
@@ -101,6 +102,7 @@ class CommandLog:
         self._line = ""  # heuristic mode: the command being typed after a prompt
         self._at_prompt = False
         self._tail = b""
+        self._typed = codecs.getincrementaldecoder("utf-8")("replace")
 
     # -- the sink ----------------------------------------------------------------------
 
@@ -118,7 +120,7 @@ class CommandLog:
     def input(self, data: bytes, echo_off: bool) -> None:
         if not self.heuristic or not self._at_prompt or echo_off:
             return
-        for char in data.decode("utf-8", "replace"):
+        for char in self._typed.decode(data):  # a character may come in two pieces
             if char in "\r\n":
                 if self._line.strip():
                     self._running = _Running(time.time(), line=self._line.strip())
@@ -132,6 +134,9 @@ class CommandLog:
 
     def resize(self, cols: int, rows: int) -> None:
         return None
+
+    async def room(self) -> None:
+        return None  # it keeps an excerpt, never more
 
     # -- OSC 133 -----------------------------------------------------------------------
 

@@ -171,6 +171,10 @@ class LocalPty:
             return False
         return pending > 0
 
+    def echoes(self) -> bool:
+        """Whether this terminal echoes input here (and drops echoes with no room)."""
+        return not self.echo_off()
+
     def echo_off(self) -> bool:
         """Whether the terminal does not echo (a password prompt, most likely)."""
         if self._closed:

@@ -6,11 +6,13 @@ The header is the first line; then `[seconds, "o", text]` for output,
 echo (passwords). Parts are flushed every `flush_bytes` or `flush_seconds`;
 reading the recording concatenates them in order.
 
-The program never waits for storage: what is not yet stored is held up to
-`max_backlog` bytes, and output beyond that (the store is down, or slower
-than a flood) is left out. Where output was left out, the recording carries
-a marker, `[seconds, "m", "N bytes of output not recorded"]`, and `lost`
-counts those bytes.
+What is not yet stored is held up to `max_backlog` bytes. While the store
+keeps up, a session whose recording is that far behind stops reading its
+program until a part is stored (`room`), so a recording is whole and its
+memory bounded. While the store fails, or a part has waited `stuck_after`
+seconds, the program goes on and output past the backlog is left out: the
+recording carries a marker, `[seconds, "m", "N bytes of output not
+recorded"]`, and `lost` counts those bytes.
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ class Recorder:
         flush_bytes: int = 32 * 1024,
         flush_seconds: float = 5.0,
         max_backlog: int = 64 * 1024,
+        stuck_after: float = 2.0,
     ) -> None:
         self.store = store
         self.record_input = record_input
         self.flush_bytes = flush_bytes
         self.flush_seconds = flush_seconds
         self.max_backlog = max(max_backlog, flush_bytes)
+        self.stuck_after = stuck_after
         self.started = time.monotonic()
         header = {
             "version": 2,
@@ -65,8 +69,11 @@ class Recorder:
         self._output = codecs.getincrementaldecoder("utf-8")("replace")
         self._input = codecs.getincrementaldecoder("utf-8")("replace")
         self._ready = anyio.Event()
+        self._stored = anyio.Event()  # set after each try to store a part
         self._lock = anyio.Lock()
         self._storing = 0  # bytes of the part being stored now
+        self._pending_output = 0  # output bytes in what is pending and being stored
+        self._failing = False  # the last try failed, or one waited too long
         self._gap = 0  # output bytes left out since the last event kept
         self.parts = 0
         self.bytes = 0
@@ -89,13 +96,30 @@ class Recorder:
         if self.backlog >= self.max_backlog:
             self._gap += size
             self.lost += size
+            self._ready.set()
             return
         if self._gap:
             self._line("m", f"{self._gap} bytes of output not recorded")
             self._gap = 0
         self._line(kind, text)
+        self._pending_output += size
         if len(self._pending) >= self.flush_bytes:
             self._ready.set()
+
+    async def room(self) -> None:
+        """Until the backlog has room for more output, while the store keeps up.
+
+        A part that waits longer than `stuck_after` counts as a failing store:
+        from then until a part is stored, output past the backlog is left out.
+        """
+        if self.backlog < self.max_backlog or self._failing:
+            return
+        self._ready.set()
+        with anyio.move_on_after(self.stuck_after) as waited:
+            while self.backlog >= self.max_backlog and not self._failing:
+                await self._stored.wait()
+        if waited.cancelled_caught:
+            self._failing = True
 
     # -- the sink ----------------------------------------------------------------------
 
@@ -117,15 +141,21 @@ class Recorder:
             if not self._pending:
                 return True
             data, self._pending = bytes(self._pending), bytearray()
+            output, self._pending_output = self._pending_output, 0
             self._storing = len(data)
             try:
                 await self.store(self.parts, data)
             except Exception:
                 logger.warning("recording part not stored; will retry", exc_info=True)
                 self._pending[:0] = data
+                self._pending_output += output
+                self._failing = True
                 return False
             finally:
                 self._storing = 0
+                self._stored.set()
+                self._stored = anyio.Event()
+            self._failing = False
             self.parts += 1
             self.bytes += len(data)
             return True
@@ -135,9 +165,10 @@ class Recorder:
         retry = RETRY_FIRST
         try:
             while True:
-                with anyio.move_on_after(self.flush_seconds):
-                    self._ready = anyio.Event()
-                    await self._ready.wait()
+                if len(self._pending) < self.flush_bytes:  # else another part is ready
+                    with anyio.move_on_after(self.flush_seconds):
+                        self._ready = anyio.Event()
+                        await self._ready.wait()
                 if await self.flush():
                     retry = RETRY_FIRST
                 else:  # the store is down: try again later, not at every output
@@ -149,4 +180,5 @@ class Recorder:
                 if self._gap:
                     self._line("m", f"{self._gap} bytes of output not recorded")
                     self._gap = 0
-                await self.flush()
+                if not await self.flush():  # the store is still down: it is lost now
+                    self.lost += self._pending_output

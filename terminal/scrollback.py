@@ -28,7 +28,7 @@ class Ring:
             raise ValueError("capacity and block must be positive")
         self.capacity = capacity
         self.block = min(block, capacity)
-        self._blocks: deque[bytearray] = deque()
+        self._blocks: deque[bytes | bytearray] = deque()  # full ones frozen to bytes
         self._first = 0  # absolute offset of the first byte of the oldest block
         self.end = 0  # absolute offset after the last byte written
 
@@ -50,9 +50,12 @@ class Ring:
             if not self._blocks or len(self._blocks[-1]) >= self.block:
                 self._blocks.append(bytearray())
             last = self._blocks[-1]
+            assert isinstance(last, bytearray)
             room = self.block - len(last)
             last += view[:room]
             view = view[room:]
+            if len(last) == self.block:  # a copy of its size: a bytearray keeps spare room
+                self._blocks[-1] = bytes(last)
         self.end += len(data)
         while self.end - self._first - len(self._blocks[0]) >= self.capacity:
             self._first += len(self._blocks.popleft())
@@ -84,20 +87,23 @@ QUERIES = re.compile(
     rb"|(?P<R>\x1b\[\??6n)"  # cursor position
     rb"|(?P<n>\x1b\[\??(?:[0-57-9]|[0-9]{2,})n)"  # other status reports
     rb"|(?P<y>\x1b\[\??[0-9]+\$p)"  # DECRQM
-    rb"|(?P<t>\x1b\[(?:1[1-9]|2[01])(?:;[0-9]+)?t)"  # window reports
-    rb"|(?P<osc>\x1b\][0-9]+;(?:[^\x07\x1b]*;)?\?(?:\x07|\x1b\\))"  # colour queries
+    rb"|(?P<t>\x1b\[1[1-9](?:;[0-9]+)?t)"  # window reports
+    rb"|(?P<osc>\x1b\][0-9]+;(?:[^\x07\x1b]*;)?\?(?:\x07|\x1b\\)|\x1b\[2[01]t)"  # colours, titles
+    rb"|(?P<u>\x1b\[\?u)"  # keyboard flags (kitty)
     rb"|(?P<dcs>\x1bP[$+]q[^\x1b]*\x1b\\|\x1b\[>0?q|\x1b\[=0?c)"  # DECRQSS, XTVERSION, DA3
 )
 ANSWERS = re.compile(
     rb"(?P<c>\x1b\[[?>][0-9;]*c)"
     rb"|(?P<R>\x1b\[\??[0-9]+;[0-9]+(?:;[0-9]+)?R)"
-    rb"|(?P<n>\x1b\[\??[0-9]*n)"
+    rb"|(?P<n>\x1b\[\??[0-9;]*n)"
     rb"|(?P<y>\x1b\[\??[0-9;]*\$y)"
     rb"|(?P<t>\x1b\[[0-9;]*t)"
-    rb"|(?P<osc>\x1b\][0-9]+;[^\x07\x1b]*(?:\x07|\x1b\\))"
+    rb"|(?P<osc>\x1b\](?:[0-9]+;|[lL])[^\x07\x1b]*(?:\x07|\x1b\\))"
     rb"|(?P<dcs>\x1bP[^\x1b]*\x1b\\)"
+    rb"|(?P<u>\x1b\[\?[0-9]*u)"
 )
 MAX_OWED = 1000  # per kind: a replay full of queries does not eat typing forever
+LONGEST_QUERY = 256  # bytes of replay kept to join a query cut between two frames
 
 
 class Answers:
@@ -105,12 +111,17 @@ class Answers:
 
     def __init__(self) -> None:
         self._owed: dict[str, int] = {}
+        self._rest = b""  # the end of the replay so far, after its last query
 
     def expect(self, replayed: bytes) -> None:
-        """Count the queries in replayed output."""
-        for found in QUERIES.finditer(replayed):
+        """Count the queries in the next piece of replayed output."""
+        data = self._rest + replayed
+        end = 0
+        for found in QUERIES.finditer(data):
             kind = str(found.lastgroup)
             self._owed[kind] = min(self._owed.get(kind, 0) + 1, MAX_OWED)
+            end = found.end()
+        self._rest = data[end:][-LONGEST_QUERY:]
 
     def drop(self, typed: bytes) -> bytes:
         """`typed` without the answers still owed (each dropped once)."""

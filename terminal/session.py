@@ -43,6 +43,7 @@ FRAME_BYTES = 64 * 1024
 REPLAY_GRACE = 2.0  # seconds after replay during which emulator answers are dropped
 INPUT_BYTES = 1024  # written at a time: well within a terminal's 4 KiB echo buffer
 ECHO_WAIT = 0.05  # seconds input waits for the echo of the piece before it
+END_GRACE = 5.0  # seconds after the end a viewer has to take the last output
 MAX_NOTICES = 64  # status frames waiting for one viewer; more means it does not read
 
 
@@ -54,6 +55,7 @@ class Program(Protocol):
     def resize(self, cols: int, rows: int) -> None: ...
     def echo_off(self) -> bool: ...
     def output_pending(self) -> bool: ...
+    def echoes(self) -> bool: ...
     async def wait(self) -> int: ...
     async def terminate(self) -> None: ...
 
@@ -64,6 +66,8 @@ class Sink(Protocol):
     def output(self, data: bytes) -> None: ...
     def input(self, data: bytes, echo_off: bool) -> None: ...
     def resize(self, cols: int, rows: int) -> None: ...
+    async def room(self) -> None:
+        """Until it can take more output (a recording that storage is behind on)."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,7 @@ class TerminalSession(Service):
         self._typed = anyio.Event()
         self._taken = anyio.Event()  # set as the program takes input
         self._read = anyio.Event()  # set as the program's output is read
+        self._ended_at = 0.0
 
     # -- the program's life ------------------------------------------------------------
 
@@ -173,8 +178,8 @@ class TerminalSession(Service):
                     self._end()
         if self.program is None:
             return
-        await self._set_state("connected" if self.viewers else "detached")
         try:
+            await self._set_state("connected" if self.viewers else "detached")
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._pump)
                 tg.start_soon(self._write_input)
@@ -215,6 +220,8 @@ class TerminalSession(Service):
         assert self.program is not None
         while True:
             await self._flowing.wait()
+            for sink in self.sinks:
+                await sink.room()
             data = await self.program.read()
             if not data:
                 break
@@ -241,6 +248,7 @@ class TerminalSession(Service):
                 self.request_stop()
 
     def _end(self) -> None:
+        self._ended_at = time.monotonic()
         self.ended.set()
         for viewer in self.viewers:
             viewer.nudge()
@@ -332,8 +340,11 @@ class TerminalSession(Service):
                 viewer.replay_done_at = time.monotonic()
                 await viewer.send(frames.status(type="replay-end"))
                 continue
-            if self.ended.is_set() and viewer.sent >= self.ring.end:
-                # After the last output, so a viewer sees everything before the end.
+            if self.ended.is_set() and (
+                viewer.sent >= self.ring.end or time.monotonic() - self._ended_at > END_GRACE
+            ):
+                # After the last output, so a viewer sees everything before the end;
+                # one that stopped acknowledging is told the end all the same.
                 if self.state == "failed":
                     await viewer.send(frames.status(type="error", message=self.error))
                 else:
@@ -404,8 +415,8 @@ class TerminalSession(Service):
             await self.program.write(data)
             self._taken.set()
             self._taken = anyio.Event()
-            if not echo_off:
-                with anyio.move_on_after(ECHO_WAIT):  # a program may echo nothing
+            if self.program.echoes():
+                with anyio.move_on_after(ECHO_WAIT):  # a program may print nothing
                     await echoed.wait()
 
     async def input_room(self, size: int) -> None:

@@ -168,6 +168,9 @@ class SshProgram:
     def output_pending(self) -> bool:
         return False  # the remote terminal's buffers are not visible
 
+    def echoes(self) -> bool:
+        return False  # the remote host echoes; the channel's window paces the input
+
     def echo_off(self) -> bool:
         return False  # not visible over SSH: input is never recorded for SSH targets
 

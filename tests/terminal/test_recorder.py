@@ -91,3 +91,48 @@ async def test_a_store_that_is_down_or_stuck_costs_a_bounded_backlog_and_a_marke
     assert events[-1][2] == "after" and events[-2][1] == "m"
     kept = sum(len(e[2]) for e in events if e[1] == "o")
     assert kept + recorder.lost == 1100 * len(chunk) + len("after")
+
+
+async def test_a_store_that_keeps_up_gets_every_byte_at_its_own_pace() -> None:
+    """The session asks for room before each read: a slow but working store slows
+    the program down instead of losing output."""
+    parts: dict[int, bytes] = {}
+
+    async def slow(index: int, data: bytes) -> None:
+        await anyio.sleep(0.005)
+        parts[index] = data
+
+    recorder = Recorder(slow, cols=80, rows=24, env={}, flush_bytes=16 << 10, max_backlog=32 << 10)
+    chunk = b"line\r\n" * 4000  # one read's worth, as JSON some 28 KiB
+    most = 0
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(recorder.run)
+        for _ in range(100):
+            await recorder.room()
+            recorder.output(chunk)
+            most = max(most, recorder.backlog)
+        tg.cancel_scope.cancel()
+    assert recorder.lost == 0
+    assert most <= (32 << 10) + 2 * len(chunk)
+    lines = b"".join(parts[i] for i in sorted(parts)).splitlines()
+    kept = "".join(json.loads(line)[2] for line in lines[1:])
+    assert kept == chunk.decode() * 100
+
+
+async def test_a_store_that_hangs_holds_the_program_only_a_moment() -> None:
+    hung = anyio.Event()
+
+    async def never(index: int, data: bytes) -> None:
+        await hung.wait()
+
+    recorder = Recorder(never, cols=80, rows=24, env={}, flush_bytes=16 << 10, max_backlog=32 << 10)
+    recorder.stuck_after = 0.2
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(recorder.run)
+        with anyio.fail_after(5):
+            for _ in range(50):
+                await recorder.room()  # waits once, then the store counts as failing
+                recorder.output(b"y\n" * 8192)
+        assert recorder.lost > 40 * 16384 and recorder.backlog <= (32 << 10) + (64 << 10)
+        hung.set()
+        tg.cancel_scope.cancel()

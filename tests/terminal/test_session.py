@@ -40,6 +40,9 @@ class Flood:
     def output_pending(self) -> bool:
         return False
 
+    def echoes(self) -> bool:
+        return False
+
     async def wait(self) -> int:
         await self.done.wait()
         return 0
