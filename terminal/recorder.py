@@ -48,6 +48,7 @@ class Recorder:
         flush_seconds: float = 5.0,
         max_backlog: int = 64 * 1024,
         stuck_after: float = 2.0,
+        limiter: anyio.CapacityLimiter | None = None,
     ) -> None:
         self.store = store
         self.record_input = record_input
@@ -55,6 +56,8 @@ class Recorder:
         self.flush_seconds = flush_seconds
         self.max_backlog = max(max_backlog, flush_bytes)
         self.stuck_after = stuck_after
+        # Parts stored at once, shared by the sessions: each store holds copies of its part.
+        self._limiter = limiter or anyio.CapacityLimiter(1)
         self.started = time.monotonic()
         header = {
             "version": 2,
@@ -74,6 +77,7 @@ class Recorder:
         self._storing = 0  # bytes of the part being stored now
         self._pending_output = 0  # output bytes in what is pending and being stored
         self._failing = False  # the last try failed, or one waited too long
+        self._store_started: float | None = None  # when the part being stored went
         self._gap = 0  # output bytes left out since the last event kept
         self.parts = 0
         self.bytes = 0
@@ -115,11 +119,14 @@ class Recorder:
         if self.backlog < self.max_backlog or self._failing:
             return
         self._ready.set()
-        with anyio.move_on_after(self.stuck_after) as waited:
-            while self.backlog >= self.max_backlog and not self._failing:
+        while self.backlog >= self.max_backlog and not self._failing:
+            started = self._store_started  # None while its turn to store has not come
+            if started is not None and anyio.current_time() - started >= self.stuck_after:
+                self._failing = True
+                return
+            waited = 0.0 if started is None else anyio.current_time() - started
+            with anyio.move_on_after(self.stuck_after - waited):
                 await self._stored.wait()
-        if waited.cancelled_caught:
-            self._failing = True
 
     # -- the sink ----------------------------------------------------------------------
 
@@ -137,12 +144,13 @@ class Recorder:
 
     async def flush(self) -> bool:
         """Write what is pending as the next part; on failure keep it for the next try."""
-        async with self._lock:  # parts are numbered: one store at a time
+        async with self._lock, self._limiter:  # parts are numbered: one store at a time
             if not self._pending:
                 return True
             data, self._pending = bytes(self._pending), bytearray()
             output, self._pending_output = self._pending_output, 0
             self._storing = len(data)
+            self._store_started = anyio.current_time()
             try:
                 await self.store(self.parts, data)
             except Exception:
@@ -153,6 +161,7 @@ class Recorder:
                 return False
             finally:
                 self._storing = 0
+                self._store_started = None
                 self._stored.set()
                 self._stored = anyio.Event()
             self._failing = False

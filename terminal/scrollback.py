@@ -16,9 +16,10 @@ BLOCK = 16 * 1024
 class Ring:
     """The last `capacity` bytes of output, in blocks of `BLOCK` bytes.
 
-    Writes are copied into the newest block, so a program writing one byte at
-    a time costs a byte each, not an object each (a chunk per read cost about
-    a hundred bytes of headers per byte). A full ring drops its oldest block
+    Writes are copied into the newest block, allocated whole, so a program
+    writing one byte at a time costs a byte each, not an object each (a chunk
+    per read cost about a hundred bytes of headers per byte), and blocks of
+    one size leave the allocator no holes. A full ring drops its oldest block
     whole: it holds between `capacity` and `capacity + block` bytes, and never
     moves a megabyte for every write.
     """
@@ -28,7 +29,8 @@ class Ring:
             raise ValueError("capacity and block must be positive")
         self.capacity = capacity
         self.block = min(block, capacity)
-        self._blocks: deque[bytes | bytearray] = deque()  # full ones frozen to bytes
+        self._blocks: deque[bytearray] = deque()  # all full but the newest
+        self._fill = 0  # bytes used in the newest block
         self._first = 0  # absolute offset of the first byte of the oldest block
         self.end = 0  # absolute offset after the last byte written
 
@@ -40,25 +42,22 @@ class Ring:
     @property
     def held(self) -> int:
         """Bytes in memory: `capacity`, give or take a block."""
-        return self.end - self._first
+        return len(self._blocks) * self.block
 
     def write(self, data: bytes) -> None:
-        if not data:
-            return
         view = memoryview(data)
         while view:
-            if not self._blocks or len(self._blocks[-1]) >= self.block:
-                self._blocks.append(bytearray())
-            last = self._blocks[-1]
-            assert isinstance(last, bytearray)
-            room = self.block - len(last)
-            last += view[:room]
-            view = view[room:]
-            if len(last) == self.block:  # a copy of its size: a bytearray keeps spare room
-                self._blocks[-1] = bytes(last)
+            if not self._blocks or self._fill == self.block:
+                self._blocks.append(bytearray(self.block))
+                self._fill = 0
+            taken = min(self.block - self._fill, len(view))
+            self._blocks[-1][self._fill : self._fill + taken] = view[:taken]
+            self._fill += taken
+            view = view[taken:]
         self.end += len(data)
-        while self.end - self._first - len(self._blocks[0]) >= self.capacity:
-            self._first += len(self._blocks.popleft())
+        while len(self._blocks) > 1 and self.end - self._first - self.block >= self.capacity:
+            self._blocks.popleft()
+            self._first += self.block
 
     def read(self, offset: int, limit: int) -> tuple[int, bytes]:
         """Up to `limit` bytes from `offset` (moved up to `start` when it fell off)."""
@@ -68,8 +67,10 @@ class Ring:
         index, at = divmod(offset - self._first, self.block)
         parts: list[memoryview] = []
         wanted = limit
-        while wanted > 0 and index < len(self._blocks):
-            piece = memoryview(self._blocks[index])[at : at + wanted]
+        last = len(self._blocks) - 1
+        while wanted > 0 and index <= last:
+            stop = min(at + wanted, self._fill if index == last else self.block)
+            piece = memoryview(self._blocks[index])[at:stop]
             parts.append(piece)
             wanted -= len(piece)
             index, at = index + 1, 0

@@ -109,6 +109,7 @@ class Terminals:
         )
         self.sessions: dict[str, TerminalSession] = {}
         self._opening: dict[str, int] = {}  # sessions being opened, by user id
+        self._storing = anyio.CapacityLimiter(4)  # recording parts on their way to storage
         self.tickets: dict[str, Ticket] = {}
         # host:port at which the load balancer reaches this process (`aiss serve` fills it in).
         self.node = settings.node or f"{socket.gethostname()}:{settings.port}"
@@ -256,6 +257,7 @@ class Terminals:
             env={"TERM": term, "SHELL": described.get("shell", "")},
             title=title,
             record_input=self.settings.terminal_record_input and host == "local",
+            limiter=self._storing,
         )
 
         def done(command: Command) -> None:

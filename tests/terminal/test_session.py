@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import anyio.lowlevel
 import pytest
 
 from actors import DynamicSupervisor, running
+from terminal import frames
 from terminal.session import Policy, TerminalSession, Viewer
 
 pytestmark = pytest.mark.anyio
@@ -165,3 +168,50 @@ async def test_a_session_cancelled_while_it_connects_is_failed_not_connecting() 
             await tg.start(session.run)
             scope.cancel()
     assert session.ended.is_set() and states == ["failed"]
+
+
+async def test_takeovers_never_wait_on_the_old_drivers_socket() -> None:
+    """The driver's socket takes nothing more (a dead or slow link): two tabs take over
+    at once; both attach at once, exactly one drives, and its output flows."""
+    program = Flood()
+
+    async def opener() -> Flood:
+        return program
+
+    session = TerminalSession("s", "u", opener, cols=80, rows=24, policy=Policy())
+    stuck = anyio.Event()  # never set
+    sent: dict[str, list[bytes]] = {"old": [], "a": [], "b": []}
+
+    def sender(name: str) -> Any:
+        async def send(frame: bytes) -> None:
+            if name == "old" and len(sent[name]) >= 3:
+                await stuck.wait()
+            sent[name].append(frame)
+            if name != "old" and frame[0] == frames.OUTPUT:
+                session.ack(viewers[name], len(frame) - 1)
+
+        return send
+
+    viewers = {name: Viewer("u", "driver", sender(name)) for name in sent}
+    async with running(DynamicSupervisor("sessions", [])) as supervisor:
+        await supervisor.start_child(session)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(session.attach, viewers["old"])
+            with anyio.fail_after(5):
+                while len(sent["old"]) < 3:
+                    await anyio.sleep(0.01)
+            tg.start_soon(session.attach, viewers["a"])
+            tg.start_soon(session.attach, viewers["b"])
+            with anyio.fail_after(5):
+                while not all(any(f[0] == frames.OUTPUT for f in sent[n][2:]) for n in ("a", "b")):
+                    await anyio.sleep(0.01)
+            roles = sorted(v.role for v in viewers.values())
+            assert roles == ["driver", "observer", "observer"]
+            assert viewers["old"].role == "observer"
+            session.request_stop()
+            with anyio.fail_after(5):
+                await session.ended.wait()
+            for viewer in viewers.values():
+                viewer.closed = True
+                viewer.nudge()
+            tg.cancel_scope.cancel()

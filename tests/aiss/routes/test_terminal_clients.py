@@ -195,7 +195,7 @@ async def stuck_on(api: Api, token: str, session_id: str) -> AsyncIterator[Term]
         with anyio.fail_after(20):
             while not (yes := processes_matching("filling-the-socket")):
                 await anyio.sleep(0.05)
-            while written_bytes(yes[0]) < 6_000_000:
+            while written_bytes(yes[0]) < 8_000_000:  # the watermark pauses yes at 8 MiB
                 await anyio.sleep(0.05)
         yield stuck
 
