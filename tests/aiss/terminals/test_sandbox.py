@@ -151,7 +151,9 @@ async def bob_with_a_file(server: Server) -> Path:
 
 
 async def run_in(term: Term, line: str) -> str:
+    """The output of `line` (and of the prompt after what ran before)."""
     await term.status("replay-end")
+    term.output.clear()
     await term.type(line.encode() + b"; echo ALL-$((40+2))\r")
     await term.expect(rb"ALL-42", seconds=30)
     return term.output.decode(errors="replace")
