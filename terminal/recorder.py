@@ -120,11 +120,13 @@ class Recorder:
             return
         self._ready.set()
         while self.backlog >= self.max_backlog and not self._failing:
-            started = self._store_started  # None while its turn to store has not come
-            if started is not None and anyio.current_time() - started >= self.stuck_after:
+            started = self._store_started
+            if started is None:  # no part on its way: nothing to wait for
+                return
+            if anyio.current_time() - started >= self.stuck_after:
                 self._failing = True
                 return
-            waited = 0.0 if started is None else anyio.current_time() - started
+            waited = anyio.current_time() - started
             with anyio.move_on_after(self.stuck_after - waited):
                 await self._stored.wait()
 
