@@ -6,10 +6,9 @@ The header is the first line; then `[seconds, "o", text]` for output,
 echo (passwords). Parts are flushed every `flush_bytes` or `flush_seconds`;
 reading the recording concatenates them in order.
 
-What is not yet stored is held up to `max_backlog` bytes. While the store
-keeps up, a session whose recording is that far behind stops reading its
-program until a part is stored (`room`), so a recording is whole and its
-memory bounded. While the store fails, or a part has waited `stuck_after`
+What is not yet stored is held up to `max_backlog` bytes. While a part is
+being stored, a session whose recording is that far behind stops reading its
+program until the part is stored (`room`), so memory stays bounded. While the store fails, or a part has waited `stuck_after`
 seconds, the program goes on and output past the backlog is left out: the
 recording carries a marker, `[seconds, "m", "N bytes of output not
 recorded"]`, and `lost` counts those bytes.

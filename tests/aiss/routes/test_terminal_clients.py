@@ -22,6 +22,7 @@ from .conftest import Api, app_settings
 from .terminal_client import Term, attached, open_local
 from .test_documents import user
 from .test_terminal import processes_matching, written_bytes
+from .test_terminal_ssh import trust
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -201,6 +202,15 @@ async def stuck_on(api: Api, token: str, session_id: str) -> AsyncIterator[Term]
         yield stuck
 
 
+async def take_over(api: Api, token: str, session_id: str) -> None:
+    """A new driver attaches, drives at once, gets the output and is answered."""
+    with anyio.fail_after(30):
+        async with attached(api, token, session_id) as new:
+            assert new.roles() == ["driver"]
+            await new.expect(rb"FULL-7", seconds=30)
+            await answers_next(new)
+
+
 async def test_a_new_driver_takes_over_from_a_socket_that_does_not_read(
     roomy_session: tuple[Api, str, str],
 ) -> None:
@@ -208,11 +218,7 @@ async def test_a_new_driver_takes_over_from_a_socket_that_does_not_read(
     driver's output and its typing wait for nothing of the old one's."""
     api, token, session_id = roomy_session
     async with stuck_on(api, token, session_id):
-        with anyio.fail_after(30):
-            async with attached(api, token, session_id) as new:
-                assert new.roles() == ["driver"]
-                await new.expect(rb"FULL-7", seconds=30)
-                await answers_next(new)
+        await take_over(api, token, session_id)
 
 
 async def test_a_new_driver_takes_over_from_a_dead_socket(
@@ -222,11 +228,7 @@ async def test_a_new_driver_takes_over_from_a_dead_socket(
     api, token, session_id = roomy_session
     async with stuck_on(api, token, session_id) as stuck:
         stuck.ws.transport.abort()  # gone without a close frame
-        with anyio.fail_after(30):
-            async with attached(api, token, session_id) as new:
-                assert new.roles() == ["driver"]
-                await new.expect(rb"FULL-7", seconds=30)
-                await answers_next(new)
+        await take_over(api, token, session_id)
 
 
 async def test_two_tabs_attaching_as_driver_at_once_make_one_driver(
@@ -282,13 +284,7 @@ async def test_an_ssh_host_that_never_gives_a_shell_is_a_clear_error(strict: Api
     holds no place among the user's sessions."""
     _, token = await user(strict, await strict.token())
     async with stalling_asyncssh_server() as server:
-        added = await strict.call(
-            "POST",
-            "/terminal/known-hosts",
-            token,
-            json={"host": "127.0.0.1", "port": server.port, "public_key": server.host_public_key},
-        )
-        assert added.status_code == 201, added.text
+        await trust(strict, token, server)
         target = {"type": "ssh", "host": "127.0.0.1", "port": server.port}
         with anyio.fail_after(10):
             refused = await strict.call(
