@@ -13,12 +13,13 @@ closes the socket with its code (1003, or 1009 for one too large).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from . import frames
 from .session import Viewer
@@ -82,6 +83,10 @@ async def bridge(
             if data is None:
                 closing.append(1003)  # text frames are not part of the protocol
                 break
+            # Keystrokes and counts, most of what comes, skip building a frame.
+            if len(data) == 5 and data[0] == frames.COUNT:
+                session.ack(viewer, int.from_bytes(data[1:], "big"))
+                continue
             try:
                 frame = frames.decode(data)
             except frames.FrameError as exc:
@@ -115,5 +120,10 @@ async def bridge(
     finally:
         viewer.closed = True
         if websocket.application_state is WebSocketState.CONNECTED:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+            # The peer may be gone by now without the socket knowing yet.
+            with (
+                anyio.CancelScope(shield=True),
+                anyio.move_on_after(2),
+                contextlib.suppress(WebSocketDisconnect),
+            ):
                 await websocket.close(closing[0] if closing else 1000)
