@@ -3,15 +3,19 @@
 The header is the first line; then `[seconds, "o", text]` for output,
 `[seconds, "r", "COLSxROWS"]` for resizes and, when asked for, `[seconds,
 "i", text]` for input, except what is typed while the terminal does not
-echo (passwords). Parts are flushed every `flush_bytes` or `flush_seconds`;
-reading the recording concatenates them in order.
+echo (passwords). Reading the recording concatenates the parts in order.
 
-What is not yet stored is held up to `max_backlog` bytes. While a part is
-being stored, a session whose recording is that far behind stops reading its
-program until the part is stored (`room`), so memory stays bounded. While the store fails, or a part has waited `stuck_after`
-seconds, the program goes on and output past the backlog is left out: the
-recording carries a marker, `[seconds, "m", "N bytes of output not
-recorded"]`, and `lost` counts those bytes.
+Output is not copied as it is read: the recorder reads it back from the
+session's scrollback ring when it writes a part, so recording costs no memory
+beside the ring and nothing per read but a time mark (one per `GRAIN`: what
+a program prints within 10 ms is one event). A part is written once
+`flush_bytes` of output wait, or `flush_seconds` after the last one. A session
+whose unstored output would be overwritten by its next read waits for the part
+being stored (`room`), so a recording stays whole while storage keeps up. While
+the store fails, or a part has waited `stuck_after` seconds, the program goes on
+and output that fell off the ring unstored is left out: the recording carries a
+marker, `[seconds, "m", "N bytes of output not recorded"]`, and `lost` counts
+those bytes.
 """
 
 from __future__ import annotations
@@ -20,19 +24,30 @@ import codecs
 import json
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 import anyio
 
+from .scrollback import Ring
+
 logger = logging.getLogger("aiss.terminal")
 RETRY_FIRST, RETRY_LAST = 1.0, 30.0  # seconds between tries while storage fails
+GRAIN = 0.01  # seconds: output read within one grain is one event
+HEADROOM = 64 * 1024  # what one read may add to the ring
+MAX_MARKS = 1024  # held while storage is down: past this, the oldest merge
+MAX_TEXT = 64 * 1024  # typed text held while storage is down: past this, left out
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
 
 class Recorder:
-    """A session sink: collects events, and `run` writes the parts with `store(index, data)`."""
+    """A session sink: marks events, and `run` writes the parts with `store(index, data)`.
+
+    `ring` is the session's scrollback, written before `output` is called; without
+    one, the recorder keeps its own of `max_backlog` bytes and writes it itself.
+    """
 
     def __init__(
         self,
@@ -43,19 +58,21 @@ class Recorder:
         env: dict[str, str],
         title: str = "",
         record_input: bool = False,
-        flush_bytes: int = 32 * 1024,
+        ring: Ring | None = None,
+        flush_bytes: int = 256 * 1024,
         flush_seconds: float = 5.0,
-        max_backlog: int = 64 * 1024,
+        max_backlog: int = 1 << 20,
         stuck_after: float = 2.0,
         limiter: anyio.CapacityLimiter | None = None,
     ) -> None:
         self.store = store
         self.record_input = record_input
-        self.flush_bytes = flush_bytes
+        self._owns_ring = ring is None
+        self.ring = ring if ring is not None else Ring(max_backlog)
+        self.flush_bytes = min(flush_bytes, self.ring.capacity // 2)
         self.flush_seconds = flush_seconds
-        self.max_backlog = max(max_backlog, flush_bytes)
         self.stuck_after = stuck_after
-        # Parts stored at once, shared by the sessions: each store holds copies of its part.
+        # Parts stored at once, shared by the sessions: each store holds its part.
         self._limiter = limiter or anyio.CapacityLimiter(1)
         self.started = time.monotonic()
         header = {
@@ -67,97 +84,175 @@ class Recorder:
         }
         if title:
             header["title"] = title
-        self._pending = bytearray(json.dumps(header).encode() + b"\n")
+        self._header = json.dumps(header).encode() + b"\n"
+        # (offset, seconds, kind, text): output from `offset` on was read at
+        # `seconds` (kind "o"), or an event came after the output before `offset`.
+        self._marks: deque[tuple[int, float, str, str]] = deque()
+        self._last_mark = -GRAIN
+        self._text = 0  # characters of typed text in the marks
+        self._done = self.ring.end  # output up to here is in a part, stored or on its way
+        self._end = self.ring.end  # output seen so far
         self._output = codecs.getincrementaldecoder("utf-8")("replace")
         self._input = codecs.getincrementaldecoder("utf-8")("replace")
         self._ready = anyio.Event()
         self._stored = anyio.Event()  # set after each try to store a part
         self._lock = anyio.Lock()
+        self._unstored = b""  # a part whose store failed, tried again first
+        self._unstored_output = 0
         self._storing = 0  # bytes of the part being stored now
-        self._pending_output = 0  # output bytes in what is pending and being stored
         self._failing = False  # the last try failed, or one waited too long
         self._store_started: float | None = None  # when the part being stored went
         self._gap = 0  # output bytes left out since the last event kept
         self.parts = 0
         self.bytes = 0
-        self.lost = 0
+        self._lost = 0
+
+    @property
+    def behind(self) -> int:
+        """Output bytes not yet in a part (some may have fallen off the ring)."""
+        return self._end - self._done
 
     @property
     def backlog(self) -> int:
-        """Bytes held for storage: pending, and the part being stored."""
-        return len(self._pending) + self._storing
+        """Bytes of the recording not yet stored: output the ring still holds, parts in hand."""
+        held = self._end - max(self._done, self.ring.start)
+        return max(held, 0) + self._storing + len(self._unstored)
 
-    def _line(self, kind: str, text: str) -> None:
-        at = round(time.monotonic() - self.started, 6)
-        self._pending += json.dumps([at, kind, text]).encode() + b"\n"
+    @property
+    def lost(self) -> int:
+        """Output bytes left out: counted, and fallen off the ring unstored."""
+        return self._lost + max(0, min(self.ring.start, self._end) - self._done)
 
-    def _event(self, kind: str, text: str, size: int = 0) -> None:
-        """Add an event, or leave it out (counting `size` output bytes) when the
-        backlog is full."""
-        if not text:
-            return
-        if self.backlog >= self.max_backlog:
-            self._gap += size
-            self.lost += size
-            self._ready.set()
-            return
-        if self._gap:
-            self._line("m", f"{self._gap} bytes of output not recorded")
-            self._gap = 0
-        self._line(kind, text)
-        self._pending_output += size
-        if len(self._pending) >= self.flush_bytes:
-            self._ready.set()
+    def _mark(self, kind: str, text: str = "") -> None:
+        now = time.monotonic() - self.started
+        if kind == "o":
+            if self._marks and self._marks[-1][2] == "o" and now - self._last_mark < GRAIN:
+                return
+            self._last_mark = now
+        self._marks.append((self._end, now, kind, text))
+        self._text += len(text)
+        if len(self._marks) > MAX_MARKS:
+            self._coarsen()
+
+    def _coarsen(self) -> None:
+        """Storage is down and marks pile up: the oldest runs of output merge, events go."""
+        first = self._marks.popleft()
+        second = self._marks[0]
+        if first[2] != "o":
+            self._text -= len(first[3])
+        else:
+            if second[2] != "o":
+                self._text -= len(second[3])
+            self._marks[0] = first  # its output now runs to the mark after
 
     async def room(self) -> None:
-        """Until the backlog has room for more output, while the store keeps up.
+        """Until the next read cannot overwrite unstored output, while the store keeps up.
 
         A part that waits longer than `stuck_after` counts as a failing store:
-        from then until a part is stored, output past the backlog is left out.
+        from then until a part is stored, output that falls off is left out.
         """
-        if self.backlog < self.max_backlog or self._failing:
+        if self.behind + HEADROOM <= self.ring.capacity or self._failing:
             return
         self._ready.set()
-        while self.backlog >= self.max_backlog and not self._failing:
-            started = self._store_started
-            if started is None:  # no part on its way: nothing to wait for
-                return
+        waited_from = anyio.current_time()
+        while self.behind + HEADROOM > self.ring.capacity and not self._failing:
+            started = waited_from if self._store_started is None else self._store_started
             if anyio.current_time() - started >= self.stuck_after:
                 self._failing = True
                 return
-            waited = anyio.current_time() - started
-            with anyio.move_on_after(self.stuck_after - waited):
+            with anyio.move_on_after(self.stuck_after - (anyio.current_time() - started)):
                 await self._stored.wait()
 
     # -- the sink ----------------------------------------------------------------------
 
     def output(self, data: bytes) -> None:
-        self._event("o", self._output.decode(data), len(data))
+        if self._owns_ring:
+            self.ring.write(data)
+        self._mark("o")
+        self._end += len(data)
+        if self.behind >= self.flush_bytes:
+            self._ready.set()
 
     def input(self, data: bytes, echo_off: bool) -> None:
         if self.record_input and not echo_off:
-            self._event("i", self._input.decode(data))
+            text = self._input.decode(data)
+            if text and self._text + len(text) <= MAX_TEXT:
+                self._mark("i", text)
 
     def resize(self, cols: int, rows: int) -> None:
-        self._event("r", f"{cols}x{rows}")
+        self._mark("r", f"{cols}x{rows}")
 
     # -- writing -----------------------------------------------------------------------
 
-    async def flush(self) -> bool:
-        """Write what is pending as the next part; on failure keep it for the next try."""
-        async with self._lock, self._limiter:  # parts are numbered: one store at a time
-            if not self._pending:
-                return True
-            data, self._pending = bytes(self._pending), bytearray()
-            output, self._pending_output = self._pending_output, 0
+    def _line(self, at: float, kind: str, text: str) -> bytes:
+        return json.dumps([round(at, 6), kind, text], ensure_ascii=False).encode() + b"\n"
+
+    def _part(self, final: bool) -> tuple[bytes, int]:
+        """The next part from the marks and the ring (about `flush_bytes` at most),
+        and how many output bytes it holds; with `final`, the end of the recording."""
+        lines = [self._header] if self.parts == 0 else []
+        size = 0
+        while self._marks and size < self.flush_bytes:
+            start, at, kind, text = self._marks.popleft()
+            if kind != "o":
+                self._text -= len(text)
+                lines.append(self._line(at, kind, text))
+                continue
+            stop = self._marks[0][0] if self._marks else self._end
+            begin = min(max(start, self._done, self.ring.start), stop)
+            if begin > start:  # fell off the ring before it was stored
+                self._gap += begin - start
+                self._lost += begin - start
+            data = b""
+            if begin < stop:
+                data = self.ring.read(begin, min(stop - begin, self.flush_bytes - size))[1]
+            if data:
+                if self._gap:
+                    lines.append(self._line(at, "m", f"{self._gap} bytes of output not recorded"))
+                    self._gap = 0
+                lines.append(self._line(at, "o", self._output.decode(data)))
+            self._done = begin + len(data)
+            size += len(data)
+            if self._done < stop:  # the part is full: the rest of this run goes next
+                self._marks.appendleft((self._done, at, "o", ""))
+        if final and not self._marks:
+            at = time.monotonic() - self.started
+            rest = self._output.decode(b"", final=True)
+            if rest:
+                lines.append(self._line(at, "o", rest))
+            if self._gap:
+                lines.append(self._line(at, "m", f"{self._gap} bytes of output not recorded"))
+                self._gap = 0
+        return b"".join(lines), size
+
+    async def flush(self, final: bool = False, *, whole: bool = True) -> bool:
+        """Store what waits, in parts (only full ones unless `whole`); on failure
+        keep the part for the next try."""
+        async with self._lock:  # parts are numbered: one store at a time
+            while True:
+                if self._unstored:
+                    data, output = self._unstored, self._unstored_output
+                    self._unstored, self._unstored_output = b"", 0
+                else:
+                    data, output = self._part(final)
+                if not data:
+                    return True
+                if not await self._store(data, output):
+                    return False
+                if not self._marks or (not whole and self.behind < self.flush_bytes):
+                    return True
+
+    async def _store(self, data: bytes, output: int) -> bool:
+        async with self._limiter:
             self._storing = len(data)
             self._store_started = anyio.current_time()
             try:
                 await self.store(self.parts, data)
-            except Exception:
+            except BaseException as exc:  # cancelled too: the last flush stores it again
+                self._unstored, self._unstored_output = data, output
+                if not isinstance(exc, Exception):
+                    raise
                 logger.warning("recording part not stored; will retry", exc_info=True)
-                self._pending[:0] = data
-                self._pending_output += output
                 self._failing = True
                 return False
             finally:
@@ -165,30 +260,29 @@ class Recorder:
                 self._store_started = None
                 self._stored.set()
                 self._stored = anyio.Event()
-            self._failing = False
-            self.parts += 1
-            self.bytes += len(data)
-            return True
+        self._failing = False
+        self.parts += 1
+        self.bytes += len(data)
+        return True
 
     async def run(self) -> None:
-        """Flush parts as they fill or age, until cancelled; then the rest."""
+        """Store parts as they fill or age, until cancelled; then the rest."""
         retry = RETRY_FIRST
         try:
             while True:
-                if len(self._pending) < self.flush_bytes:  # else another part is ready
-                    with anyio.move_on_after(self.flush_seconds):
+                aged = False
+                if self.behind < self.flush_bytes and not self._unstored:
+                    with anyio.move_on_after(self.flush_seconds) as waited:
                         self._ready = anyio.Event()
                         await self._ready.wait()
-                if await self.flush():
+                    aged = waited.cancelled_caught
+                if await self.flush(whole=aged):
                     retry = RETRY_FIRST
                 else:  # the store is down: try again later, not at every output
                     await anyio.sleep(retry)
                     retry = min(retry * 2, RETRY_LAST)
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(10):
-                self._event("o", self._output.decode(b"", final=True))
-                if self._gap:
-                    self._line("m", f"{self._gap} bytes of output not recorded")
-                    self._gap = 0
-                if not await self.flush():  # the store is still down: it is lost now
-                    self.lost += self._pending_output
+                if not await self.flush(final=True):  # the store is still down: lost now
+                    self._lost += self._unstored_output + self.behind
+                    self._done = self._end

@@ -28,6 +28,7 @@ from terminal.commands import BASH_INTEGRATION, Command, CommandLog
 from terminal.pty import LocalPty, environment
 from terminal.recorder import Recorder
 from terminal.sandbox import Config, Limits, Probe, build, choose
+from terminal.scrollback import Ring
 from terminal.session import Policy, TerminalSession
 
 from ..errors import (
@@ -250,6 +251,7 @@ class Terminals:
         with self.stores.mongo.breaker.guard():
             await record.insert()
         session_id = str(record.id)
+        ring = Ring(self.policy.scrollback)  # the recorder reads output back from it
         recorder = Recorder(
             lambda index, data: self._store_part(session_id, index, data),
             cols=cols,
@@ -257,6 +259,7 @@ class Terminals:
             env={"TERM": term, "SHELL": described.get("shell", "")},
             title=title,
             record_input=self.settings.terminal_record_input and host == "local",
+            ring=ring,
             limiter=self._storing,
         )
 
@@ -275,6 +278,7 @@ class Terminals:
             sinks=[recorder, log],
             tasks=[recorder.run],
             on_state=self._on_state,
+            ring=ring,
         )
         self.sessions[session_id] = session
         placed()

@@ -7,7 +7,9 @@ import json
 import anyio
 import pytest
 
+from terminal import recorder as recorder_module
 from terminal.recorder import Recorder
+from terminal.scrollback import Ring
 
 pytestmark = pytest.mark.anyio
 
@@ -51,49 +53,88 @@ async def test_input_is_off_by_default_and_a_failed_part_is_kept() -> None:
     assert calls[0] == calls[1] and b"typed" not in calls[1] and recorder.parts == 1
 
 
-async def test_a_store_that_is_down_or_stuck_costs_a_bounded_backlog_and_a_marked_gap() -> None:
+def replay(parts: dict[int, bytes]) -> list[list[object]]:
+    lines = b"".join(parts[i] for i in sorted(parts)).splitlines()
+    assert json.loads(lines[0])["version"] == 2
+    return [json.loads(line) for line in lines[1:]]
+
+
+def output_of(events: list[list[object]]) -> str:
+    return "".join(str(e[2]) for e in events if e[1] == "o")
+
+
+async def test_output_is_read_back_from_the_sessions_ring_not_copied() -> None:
+    parts: dict[int, bytes] = {}
+
+    async def store(index: int, data: bytes) -> None:
+        parts[index] = data
+
+    ring = Ring(1 << 20)
+    recorder = Recorder(store, cols=80, rows=24, env={}, ring=ring, flush_bytes=64 << 10)
+    for n in range(3000):
+        data = f"line {n}\r\n".encode()
+        ring.write(data)  # as the session does, before its sinks see it
+        recorder.output(data)
+        if n % 700 == 0:
+            await recorder.flush()
+    assert recorder.backlog == recorder.behind  # nothing held beside the ring
+    await recorder.flush()
+    assert output_of(replay(parts)) == "".join(f"line {n}\r\n" for n in range(3000))
+    assert recorder.lost == 0 and recorder.backlog == 0
+
+
+async def test_a_store_that_is_down_costs_one_part_and_a_marked_gap() -> None:
     parts: dict[int, bytes] = {}
     down = True
-    stuck = anyio.Event()
 
     async def store(index: int, data: bytes) -> None:
         if down:
             raise OSError("object store down")
-        await stuck.wait()  # back, but slow: the part is in flight meanwhile
         parts[index] = data
 
     recorder = Recorder(
         store, cols=80, rows=24, env={}, flush_bytes=64 << 10, max_backlog=256 << 10
     )
-    chunk = b"y\n" * 2048
-    for _ in range(1000):  # 4 MB of output while the store is down
+    chunk = b"y\n" * 1024
+    for _ in range(2000):  # 4 MB of output while the store is down
         recorder.output(chunk)
-        await recorder.flush()
-        assert recorder.backlog <= (256 << 10) + (64 << 10)
-    lost = recorder.lost
-    assert 0 < lost < 4_096_000
+        assert not await recorder.flush()
+        assert recorder.backlog - recorder.behind <= (64 << 10) + 4096  # one part in hand
     down = False
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(recorder.flush)
-        await anyio.wait_all_tasks_blocked()  # its part is being stored, slowly
-        for _ in range(100):
-            recorder.output(chunk)
-            assert recorder.backlog <= (256 << 10) + (64 << 10)
-        stuck.set()
     recorder.output(b"after")
-    await recorder.flush()
-    lines = b"".join(parts[i] for i in sorted(parts)).splitlines()
-    events = [json.loads(line) for line in lines[1:]]
-    # One run of output left out, while down and while stuck: one marker, where it was.
-    assert recorder.lost > lost
+    assert await recorder.flush()
+    events = replay(parts)
     gaps = [e[2] for e in events if e[1] == "m"]
-    assert gaps == [f"{recorder.lost} bytes of output not recorded"]
-    assert events[-1][2] == "after" and events[-2][1] == "m"
-    kept = sum(len(e[2]) for e in events if e[1] == "o")
-    assert kept + recorder.lost == 1100 * len(chunk) + len("after")
+    assert gaps == [f"{recorder.lost} bytes of output not recorded"]  # one run, one marker
+    kept = output_of(events)
+    assert kept.endswith("after") and len(kept) + recorder.lost == 2000 * len(chunk) + 5
+    assert len(kept) > 256 << 10  # the first part, and what the ring still held
 
 
-async def test_a_store_that_keeps_up_paces_the_program_and_counts_what_it_left_out() -> None:
+async def test_marks_stay_bounded_while_the_store_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recorder_module, "GRAIN", 0.0)  # every read is an event
+    parts: dict[int, bytes] = {}
+    down = True
+
+    async def store(index: int, data: bytes) -> None:
+        if down:
+            raise OSError("object store down")
+        parts[index] = data
+
+    recorder = Recorder(store, cols=80, rows=24, env={}, record_input=True)
+    await recorder.flush()  # the header's part fails, and is kept
+    for n in range(5000):
+        recorder.output(f"{n},".encode())
+        if n % 3 == 0:
+            recorder.input(b"k", echo_off=False)
+        assert len(recorder._marks) <= recorder_module.MAX_MARKS
+    down = False
+    assert await recorder.flush()
+    assert output_of(replay(parts)) == "".join(f"{n}," for n in range(5000))
+    assert recorder.lost == 0
+
+
+async def test_a_store_that_keeps_up_paces_the_program_and_loses_nothing() -> None:
     """The session asks for room before each read: a slow but working store slows
     the program down instead of losing output."""
     parts: dict[int, bytes] = {}
@@ -102,22 +143,17 @@ async def test_a_store_that_keeps_up_paces_the_program_and_counts_what_it_left_o
         await anyio.sleep(0.005)
         parts[index] = data
 
-    recorder = Recorder(slow, cols=80, rows=24, env={}, flush_bytes=16 << 10, max_backlog=32 << 10)
-    chunk = b"line\r\n" * 4000  # one read's worth, as JSON some 28 KiB
-    most = 0
+    recorder = Recorder(slow, cols=80, rows=24, env={}, flush_bytes=64 << 10, max_backlog=256 << 10)
+    chunk = b"line\r\n" * 4000  # one read's worth
     async with anyio.create_task_group() as tg:
         tg.start_soon(recorder.run)
         for _ in range(100):
             await recorder.room()
             recorder.output(chunk)
-            most = max(most, recorder.backlog)
+            assert recorder.behind <= 256 << 10
         tg.cancel_scope.cancel()
-    assert most <= (32 << 10) + 2 * len(chunk)
-    lines = b"".join(parts[i] for i in sorted(parts)).splitlines()
-    events = [json.loads(line) for line in lines[1:]]
-    kept = sum(len(e[2]) for e in events if e[1] == "o")
-    # Waited for while a part is stored; what came before its turn is left out, counted.
-    assert kept + recorder.lost == 100 * len(chunk) and kept > 0
+    assert output_of(replay(parts)) == (chunk * 100).decode()
+    assert recorder.lost == 0
 
 
 async def test_a_store_that_hangs_holds_the_program_only_a_moment() -> None:
@@ -126,14 +162,18 @@ async def test_a_store_that_hangs_holds_the_program_only_a_moment() -> None:
     async def never(index: int, data: bytes) -> None:
         await hung.wait()
 
-    recorder = Recorder(never, cols=80, rows=24, env={}, flush_bytes=16 << 10, max_backlog=32 << 10)
+    recorder = Recorder(
+        never, cols=80, rows=24, env={}, flush_bytes=64 << 10, max_backlog=256 << 10
+    )
     recorder.stuck_after = 0.2
     async with anyio.create_task_group() as tg:
         tg.start_soon(recorder.run)
         with anyio.fail_after(5):
-            for _ in range(50):
+            for _ in range(100):
                 await recorder.room()  # waits once, then the store counts as failing
                 recorder.output(b"y\n" * 8192)
-        assert recorder.lost > 40 * 16384 and recorder.backlog <= (32 << 10) + (64 << 10)
+        assert recorder.behind > 1 << 20  # the program went on past what the ring keeps
+        assert recorder.backlog - recorder.behind <= 2 * (64 << 10)  # one part, as JSON
         hung.set()
         tg.cancel_scope.cancel()
+    assert recorder.lost > 0
