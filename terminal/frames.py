@@ -1,7 +1,8 @@
 """The terminal WebSocket protocol: binary frames whose first byte is the type.
 
 Client to server: INPUT (raw bytes), RESIZE (JSON {cols, rows}), ACK (JSON
-{bytes}), QUERY (JSON {question, attach_last_command}). Server to client:
+{bytes}), QUERY (JSON {question, attach_last_command}), COUNT (an ACK as a
+4-byte big-endian count, the cheap form). Server to client:
 OUTPUT (raw bytes), STATUS (JSON). Unknown types are ignored, so both sides
 can grow. docs/terminal-protocol.md is the reference.
 """
@@ -16,6 +17,7 @@ INPUT: Final = 0x00
 RESIZE: Final = 0x01
 ACK: Final = 0x02
 QUERY: Final = 0x03  # a question, answered to this viewer only
+COUNT: Final = 0x04  # an ACK in binary: nothing to parse on the hot path
 
 OUTPUT: Final = 0x00
 STATUS: Final = 0x01
@@ -95,6 +97,10 @@ def decode(frame: bytes) -> Frame:
         )
     if kind == ACK:
         return Ack(_int(_json(payload).get("bytes"), 0, 1 << 40, "bytes"))
+    if kind == COUNT:
+        if len(payload) != 4:
+            raise FrameError("a COUNT frame carries a 4-byte count")
+        return Ack(int.from_bytes(payload, "big"))
     if kind == QUERY:
         body = _json(payload)
         question = body.get("question")
@@ -130,3 +136,7 @@ def query_frame(question: str, attach_last_command: bool = False) -> bytes:
 
 def ack_frame(count: int) -> bytes:
     return bytes([ACK]) + json.dumps({"bytes": count}).encode()
+
+
+def count_frame(count: int) -> bytes:
+    return bytes([COUNT]) + count.to_bytes(4, "big")

@@ -68,6 +68,7 @@ class LocalPty:
         self.master = master
         self._pidfd = os.pidfd_open(self.pid)
         self._closed = False
+        self._drained = False  # the last read emptied the terminal: wait before the next
         self.exit_code: int | None = None
 
     @classmethod
@@ -108,13 +109,17 @@ class LocalPty:
         chunk makes one frame of it instead of sixteen.
         """
         while not self._closed:  # a closed fd's number may be another's by now
-            try:
-                data = os.read(self.master, READ_SIZE)
-            except BlockingIOError:
+            if self._drained:  # nothing was left: wait, rather than try a read first
+                self._drained = False
                 try:
                     await anyio.wait_readable(self.master)
                 except anyio.ClosedResourceError:  # terminate() closed it meanwhile
                     return b""
+                continue
+            try:
+                data = os.read(self.master, READ_SIZE)
+            except BlockingIOError:
+                self._drained = True
                 continue
             except OSError as exc:
                 if exc.errno in (errno.EIO, errno.EBADF):
@@ -127,7 +132,10 @@ class LocalPty:
             while size < READ_SIZE:
                 try:
                     more = os.read(self.master, READ_SIZE - size)
-                except OSError:  # nothing ready now, or the end: the next read says
+                except BlockingIOError:
+                    self._drained = True
+                    break
+                except OSError:  # the end: the next read says
                     break
                 if not more:
                     break
@@ -135,6 +143,19 @@ class LocalPty:
                 size += len(more)
             return b"".join(chunks)
         return b""
+
+    def write_nowait(self, data: bytes) -> int:
+        """As much of `data` as the terminal takes now (all of it once the shell is gone)."""
+        if self._closed:
+            return len(data)
+        try:
+            return os.write(self.master, data)
+        except BlockingIOError:
+            return 0
+        except OSError as exc:
+            if exc.errno in (errno.EIO, errno.EBADF):
+                return len(data)
+            raise
 
     async def write(self, data: bytes) -> None:
         view = memoryview(data)

@@ -52,6 +52,9 @@ class Program(Protocol):
 
     async def read(self) -> bytes: ...
     async def write(self, data: bytes) -> None: ...
+    def write_nowait(self, data: bytes) -> int:
+        """Write what the program takes now, without waiting; how much (0 if none)."""
+
     def resize(self, cols: int, rows: int) -> None: ...
     def echo_off(self) -> bool: ...
     def output_pending(self) -> bool: ...
@@ -134,6 +137,7 @@ class TerminalSession(Service):
         sinks: list[Sink] | None = None,
         tasks: list[Callable[[], Coroutine[Any, Any, None]]] | None = None,
         on_state: Callable[[TerminalSession, str], Awaitable[None]] | None = None,
+        ring: Ring | None = None,
     ) -> None:
         super().__init__(f"session-{session_id}", restart=Restart.TEMPORARY, shutdown_timeout=8)
         self.id = session_id
@@ -141,7 +145,7 @@ class TerminalSession(Service):
         self.opener = opener
         self.cols, self.rows = cols, rows
         self.policy = policy
-        self.ring = Ring(policy.scrollback)
+        self.ring = ring or Ring(policy.scrollback)  # shared with the recorder
         self.sinks = sinks or []
         self.tasks = tasks or []  # run beside the program (the recorder's writer)
         self.on_state = on_state
@@ -160,7 +164,10 @@ class TerminalSession(Service):
         self._input = bytearray()  # typed, not yet written to the program
         self._typed = anyio.Event()
         self._taken = anyio.Event()  # set as the program takes input
-        self._read = anyio.Event()  # set as the program's output is read
+        self._writing = False  # the writer holds a piece of input the program has not taken
+        self._output: anyio.Event | None = None  # set at the next read, when waited for
+        self._echo: anyio.Event | None = None  # set at the first read after a write
+        self._written_at = 0.0
         self._ended_at = 0.0
 
     # -- the program's life ------------------------------------------------------------
@@ -217,20 +224,26 @@ class TerminalSession(Service):
         return program
 
     async def _pump(self) -> None:
-        assert self.program is not None
+        program, ring, sinks = self.program, self.ring, self.sinks
+        assert program is not None
         while True:
-            await self._flowing.wait()
-            for sink in self.sinks:
+            if not self._flowing.is_set():
+                await self._flowing.wait()
+            for sink in sinks:
                 await sink.room()
-            data = await self.program.read()
+            data = await program.read()
             if not data:
                 break
             self.last_activity = time.monotonic()
-            self._read.set()
-            self._read = anyio.Event()
-            self.ring.write(data)
-            for sink in self.sinks:
+            ring.write(data)
+            for sink in sinks:
                 sink.output(data)
+            if self._output is not None:
+                self._output.set()
+                self._output = None
+            if self._echo is not None:
+                self._echo.set()
+                self._echo = None
             for viewer in self.viewers:
                 viewer.nudge()
             self._regulate()
@@ -340,7 +353,8 @@ class TerminalSession(Service):
                 viewer.replay_done_at = time.monotonic()
                 await viewer.send(frames.status(type="replay-end"))
                 continue
-            if self.ended.is_set() and (
+            ended = self.ended.is_set()
+            if ended and (
                 viewer.sent >= self.ring.end or time.monotonic() - self._ended_at > END_GRACE
             ):
                 # After the last output, so a viewer sees everything before the end;
@@ -351,10 +365,14 @@ class TerminalSession(Service):
                     await viewer.send(frames.status(type="exit", code=self.exit_code))
                 viewer.told_end = True
                 return
-            viewer.wake = anyio.Event()
-            if viewer.notices:  # queued while the last frame was sent
-                continue
-            with anyio.move_on_after(1.0):
+            # Nothing to do: wait for a nudge (a read, an ack, a notice, the end).
+            # Everything above ran without yielding, so none was missed.
+            if viewer.wake.is_set():
+                viewer.wake = anyio.Event()
+            if ended:  # the grace for the last output runs out without a nudge
+                with anyio.move_on_after(1.0):
+                    await viewer.wake.wait()
+            else:
                 await viewer.wake.wait()
 
     def ack(self, viewer: Viewer, count: int) -> None:
@@ -382,9 +400,44 @@ class TerminalSession(Service):
                 f"input dropped: the program has not yet taken the {len(self._input)} bytes"
                 " typed before"
             )
+        if not self._input and self._may_write_now():
+            data = data[self._write_now(data[:INPUT_BYTES]) :]
+            if not data:
+                return None
         self._input += data
         self._typed.set()
         return None
+
+    def _may_write_now(self) -> bool:
+        """Whether typed input can go to the program at once: a keystroke takes no
+        hop through the writer while nothing is queued, output flows, no output
+        waits to be read and the last piece's echo has come (or was not waited for)."""
+        program = self.program
+        if program is None or self._writing or not self._flowing.is_set():
+            return False
+        if self._echo is not None and time.monotonic() - self._written_at < ECHO_WAIT:
+            return False
+        return not program.output_pending()
+
+    def _write_now(self, data: bytes) -> int:
+        assert self.program is not None
+        taken = self.program.write_nowait(data)
+        if taken:
+            self._took(data[:taken])
+        return taken
+
+    def _took(self, data: bytes) -> None:
+        """`data` went to the program: feed the sinks, and expect its echo."""
+        program = self.program
+        assert program is not None
+        self.last_activity = self._written_at = time.monotonic()
+        self.bytes_in += len(data)
+        echo_off = program.echo_off()
+        for sink in self.sinks:
+            sink.input(data, echo_off)
+        self._echo = anyio.Event() if not echo_off and program.echoes() else None
+        self._taken.set()
+        self._taken = anyio.Event()
 
     async def _write_input(self) -> None:
         """Write typed input while output flows, a little at a time.
@@ -394,30 +447,37 @@ class TerminalSession(Service):
         output flows, when none waits to be read, and a piece's echo is read
         before the next piece goes, so a paste's echo arrives whole.
         """
-        assert self.program is not None
+        program = self.program
+        assert program is not None
         while True:
-            await self._typed.wait()
-            await self._flowing.wait()
             if not self._input:
                 self._typed = anyio.Event()
+                await self._typed.wait()
                 continue
-            if self.program.output_pending():
-                await self._read.wait()
+            if not self._flowing.is_set():
+                await self._flowing.wait()
+                continue
+            if self._echo is not None:  # the last piece's echo first
+                with anyio.move_on_after(ECHO_WAIT - (time.monotonic() - self._written_at)):
+                    await self._echo.wait()  # a program may print nothing
+                self._echo = None
+                continue
+            if program.output_pending():
+                self._output = self._output or anyio.Event()
+                await self._output.wait()
                 continue
             data = bytes(self._input[:INPUT_BYTES])
             del self._input[:INPUT_BYTES]
-            self.last_activity = time.monotonic()
-            self.bytes_in += len(data)
-            echo_off = self.program.echo_off()
-            for sink in self.sinks:
-                sink.input(data, echo_off)
-            echoed = self._read
-            await self.program.write(data)
-            self._taken.set()
-            self._taken = anyio.Event()
-            if self.program.echoes():
-                with anyio.move_on_after(ECHO_WAIT):  # a program may print nothing
-                    await echoed.wait()
+            self._writing = True
+            try:
+                taken = program.write_nowait(data)
+                if taken:
+                    self._took(data[:taken])
+                if taken < len(data):  # the terminal's input buffer is full: wait for room
+                    await program.write(data[taken:])
+                    self._took(data[taken:])
+            finally:
+                self._writing = False
 
     async def input_room(self, size: int) -> None:
         """Until `size` more bytes of input fit (or the session ends)."""

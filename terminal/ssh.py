@@ -156,6 +156,10 @@ class SshProgram:
         except (OSError, asyncssh.Error):
             return b""
 
+    def write_nowait(self, data: bytes) -> int:
+        """Nothing: input to a channel goes through `write`, which waits for its window."""
+        return 0
+
     async def write(self, data: bytes) -> None:
         with contextlib.suppress(OSError, asyncssh.Error):
             self.process.stdin.write(data)

@@ -39,7 +39,13 @@ def test_query_round_trips(question: str, attach: bool) -> None:
     )
 
 
-@given(st.integers(4, 255), st.binary(max_size=100))
+@given(st.integers(0, (1 << 32) - 1))
+def test_counts_are_acks_in_four_bytes(count: int) -> None:
+    assert frames.decode(frames.count_frame(count)) == frames.Ack(count)
+    assert frames.count_frame(count) == bytes([frames.COUNT]) + count.to_bytes(4, "big")
+
+
+@given(st.integers(5, 255), st.binary(max_size=100))
 def test_unknown_types_are_ignored_not_errors(kind: int, payload: bytes) -> None:
     assert frames.decode(bytes([kind]) + payload) == frames.Unknown(kind)
 
@@ -54,6 +60,9 @@ def test_unknown_types_are_ignored_not_errors(kind: int, payload: bytes) -> None
         b'\x01{"cols": true, "rows": 10}',
         b'\x01{"cols": 80}',
         b'\x02{"bytes": -1}',
+        b"\x04",
+        b"\x04\x00\x00\x01",
+        b"\x04\x00\x00\x00\x01\x00",
         b"\x01" + json.dumps({"cols": 10**9, "rows": 1}).encode(),
     ],
 )

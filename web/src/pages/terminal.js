@@ -5,7 +5,7 @@ import "@xterm/xterm/css/xterm.css";
 import * as api from "../api.js";
 import { h, showError } from "../dom.js";
 
-const INPUT = 0, RESIZE = 1, ACK = 2;
+const INPUT = 0, RESIZE = 1, COUNT = 4;
 const OUTPUT = 0, STATUS = 1;
 const ACK_EVERY = 16 * 1024;
 const FRAME_BYTES = 64 * 1024;
@@ -73,6 +73,15 @@ export async function terminalPage(main) {
   let closing = false;
   let unacked = 0;
   let retry = 0;
+
+  function acknowledge() {
+    if (!unacked) return;
+    // A count frame: the bytes rendered, 4 bytes big-endian.
+    const count = new Uint8Array(4);
+    new DataView(count.buffer).setUint32(0, unacked);
+    send(COUNT, count);
+    unacked = 0;
+  }
 
   function send(kind, payload) {
     if (socket?.readyState !== WebSocket.OPEN) return;
@@ -164,17 +173,9 @@ export async function terminalPage(main) {
         const chunk = data.subarray(1);
         term.write(chunk, () => {
           unacked += chunk.length;
-          if (unacked >= ACK_EVERY) {
-            send(ACK, JSON.stringify({ bytes: unacked }));
-            unacked = 0;
-          }
+          if (unacked >= ACK_EVERY) acknowledge();
         });
-        setTimeout(() => {
-          if (unacked) {
-            send(ACK, JSON.stringify({ bytes: unacked }));
-            unacked = 0;
-          }
-        }, 50);
+        setTimeout(acknowledge, 50);
       } else if (data[0] === STATUS) {
         const status = JSON.parse(new TextDecoder().decode(data.subarray(1)));
         if (status.type === "replay-begin") term.reset();
