@@ -26,7 +26,7 @@ import numpy as np
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.terminal import until, write_file
+from bench.terminal_client import until, write_file
 from terminal import frames
 from tests.roles import ADMIN_PASSWORD, roles_running
 

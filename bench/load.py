@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.terminal import PASSWORD, Client, rss
+from bench.terminal_client import PASSWORD, Client, rss
 from terminal import frames
 from tests.servers import aiss_serve
 

@@ -1,311 +1,215 @@
-"""Terminal sessions: WebSocket throughput, keystroke echo under load, idle memory.
+"""Terminal sessions against ttyd, side by side: output, keystroke echo, CPU, memory.
 
-    python -m bench.terminal [--megabytes 100] [--sessions 100] [--keys 200] [--idle 50]
+    python -m bench.terminal [--ttyd PATH] [--megabytes 100] [--sessions 50] [--runs 3]
+    python -m bench.terminal --part sandbox     # local shells: none against bubblewrap
 
-`aiss serve` runs as its own process on embedded defaults; this process is
-the client, over loopback. Rows:
+`aiss serve` runs on embedded defaults as its own process, and so does ttyd
+1.7.7 when `--ttyd` names its binary (built by the anchors' `build-ttyd.sh`);
+this process is the one client for both, over loopback, and the table gives
+AISS / ttyd for each row (medians of `--runs`). Rows:
 
-- throughput: a raw-mode PTY (`stty raw`) printing a file, received through the
-  WebSocket with acknowledgements, against the same command read straight from a
-  PTY in this process (the baseline: what the kernel gives);
-- echo: one keystroke at a time to an idle bash, time to its echo, while
-  `--sessions` other sessions print a line a second to their attached viewers;
-- memory: the server's resident memory grown per idle session (the shells
-  themselves are other processes and not counted);
-- sandbox (`--part sandbox`, also part of the default run): session open time
-  (open, attach, first echo), keystroke echo with one session, and memory per
-  idle session (the server's, and the sandbox's own processes beside the shell),
-  with local shells unsandboxed (`none`) and in bubblewrap, in one run.
+- raw and cooked output: a shell printing `--megabytes` (after `stty raw -echo`,
+  or through the line discipline), with the client offering permessage-deflate
+  as a browser does, and raw once more without it;
+- echo: one key at a time, the time until its echo, with one session, and
+  with `--sessions` at once in a closed loop (each types as soon as it saw its
+  echo) and as typists (a key every 20 ms, jittered);
+- server CPU per echo (the server's process only: the shells are the same)
+  and echoes per second in the closed loop;
+- server memory per session: resident memory grown per attached session.
+
+Without `--ttyd`, the AISS column is printed alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
+import random
+import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
-import anyio.to_thread
 import numpy as np
-from websockets.asyncio.client import ClientConnection, connect
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from terminal import frames
-from terminal.processes import descendants, snapshot
-from terminal.pty import LocalPty, environment
-from terminal.sandbox import plain
-from tests.servers import aiss_serve
+from bench.terminal_client import aiss, cpu_seconds, rss, ttyd
+from bench.terminal_sandbox import sandbox_table
 
 if TYPE_CHECKING:
-    import httpx
+    from contextlib import AbstractAsyncContextManager
 
-PASSWORD = "Bench-Passw0rd-123"
+    from bench.terminal_client import Conn, Target
+
 MARK = b"bench-done-42"  # printed as bench-done-$((40+2)): the echoed command never matches
+KEYS = ((b"k", b"k"), (b"\x7f", b"\x08"))  # a key and its echo, then erased
 
 
-class Client:
-    def __init__(self, http: httpx.AsyncClient, headers: dict[str, str]) -> None:
-        self.http = http
-        self.headers = headers
-
-    async def open(self) -> str:
-        response = await self.http.post(
-            "/api/v1/terminal/sessions", json={"target": {"type": "local"}}, headers=self.headers
-        )
-        assert response.status_code == 201, response.text
-        return str(response.json()["id"])
-
-    async def attach(self, session_id: str) -> ClientConnection:
-        granted = (
-            await self.http.post(
-                f"/api/v1/terminal/sessions/{session_id}/ticket", json={}, headers=self.headers
-            )
-        ).json()
-        base = str(self.http.base_url).rstrip("/").replace("http://", "ws://")
-        return await connect(
-            f"{base}{granted['ws_path']}?ticket={granted['ticket']}", max_size=None
-        )
+def output_command(megabytes: int, *, raw: bool) -> bytes:
+    line = "x" * 99
+    mode = "stty raw -echo; " if raw else ""
+    count = megabytes * 1_000_000
+    return f"{mode}yes {line} | head -c {count}; echo; echo bench-done-$((40+2))\r".encode()
 
 
-async def until(ws: ClientConnection, pattern: bytes, *, ack: bool = True) -> int:
-    """Read output (acknowledging it) until `pattern`; the bytes read."""
-    seen = b""
-    total = 0
-    while True:
-        message = await ws.recv()
-        assert isinstance(message, bytes)
-        if message[0] != frames.OUTPUT:
-            continue
-        total += len(message) - 1
-        if ack:
-            await ws.send(frames.ack_frame(len(message) - 1))
-        seen = (seen + message[1:])[-4096:]
-        if pattern in seen:
-            return total
+async def ready(conn: Conn, n: int = 0) -> None:
+    await conn.type(f"echo ready-{n}-$((1+1))\r".encode())
+    await conn.until(f"ready-{n}-2".encode())
 
 
-def write_file(path: Path, megabytes: int) -> int:
-    line = b"x" * 99 + b"\n"
-    with path.open("wb") as file:
-        for _ in range(megabytes * 10_000):
-            file.write(line)
-    return megabytes * 10_000 * len(line)
+async def output_rate(target: Target, megabytes: int, *, raw: bool, deflate: bool) -> float:
+    """MB/s of a shell's output, as read by the client."""
+    conn = await target.connect(deflate=deflate)
+    try:
+        await ready(conn)
+        await conn.type(output_command(megabytes, raw=raw))
+        started = time.perf_counter()
+        await conn.until(MARK)
+        return megabytes / (time.perf_counter() - started)
+    finally:
+        await conn.close()
 
 
-def rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
-async def baseline(command: bytes, home: Path) -> float:
-    """Seconds for the same command's output read straight from a PTY."""
-    env = environment(
-        os.environ, home=str(home), user="bench", shell="/bin/bash", term="xterm", extra={}
-    )
-    launch = plain(["/bin/bash", "--norc", "-i"], home)
-    pty = LocalPty.spawn(launch, env=env, cols=200, rows=50)
-    await pty.write(command)
+async def echo(conn: Conn, n: int) -> float:
+    key, echoed = KEYS[n % 2]
     started = time.perf_counter()
-    seen = b""
-    while MARK not in seen:
-        data = await pty.read()
-        assert data
-        seen = (seen + data)[-4096:]
-    seconds = time.perf_counter() - started
-    await pty.terminate()
-    return seconds
+    await conn.type(key)
+    await conn.until(echoed)
+    return time.perf_counter() - started
 
 
-def server_env(data: Path, **extra: str) -> dict[str, str]:
+async def one_session(target: Target, keys: int) -> dict[str, float]:
+    conn = await target.connect(deflate=True)
+    try:
+        await ready(conn)
+        cpu = cpu_seconds(target.pid)
+        latencies = [await echo(conn, n) for n in range(keys)]
+        cpu = cpu_seconds(target.pid) - cpu
+    finally:
+        await conn.close()
     return {
-        **os.environ,
-        "AISS_DATA_DIR": str(data / "aiss"),
-        "ADMIN_INITIAL_PASSWORD": PASSWORD,
-        "AISS_TERMINAL_MAX_PER_USER": "10000",
-        "AISS_TERMINAL_MAX_SESSIONS": "10000",
-        "LOG_LEVEL": "warning",
-        **extra,
+        "echo p50, 1 session, ms": float(np.percentile(latencies, 50)) * 1000,
+        "echo p99, 1 session, ms": float(np.percentile(latencies, 99)) * 1000,
+        "server CPU per echo, 1 session, µs": cpu / keys * 1e6,
     }
 
 
-async def admin(http: httpx.AsyncClient) -> Client:
-    login = await http.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
-    return Client(http, {"Authorization": f"Bearer {login.json()['access_token']}"})
-
-
-def helpers_rss(server: int) -> int:
-    """Resident memory of the sandbox's own processes (bwrap, setsid), not the shells'."""
-    total = 0
-    for pid in descendants(server, snapshot()):
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() in ("bwrap", "setsid"):
-                total += rss(pid)
-        except (OSError, RuntimeError):  # gone, or a zombie
-            continue
-    return total
-
-
-async def sandboxed(args: argparse.Namespace, data: Path, sandbox: str) -> dict[str, float]:
-    rows: dict[str, float] = {}
-    env = server_env(data / sandbox, AISS_TERMINAL_SANDBOX=sandbox)
-    async with aiss_serve(env) as (server, http):
-        client = await admin(http)
-        opens = []
-        for n in range(args.opens):
-            started = time.perf_counter()
-            async with await client.attach(await client.open()) as ws:
-                await ws.send(frames.input_frame(f"echo open-{n}-$((1+1))\r".encode()))
-                await until(ws, f"open-{n}-2".encode())
-            opens.append(time.perf_counter() - started)
-        rows["session open to first echo p50, ms"] = float(np.percentile(opens, 50)) * 1000
-        rows["session open to first echo p99, ms"] = float(np.percentile(opens, 99)) * 1000
-        async with await client.attach(await client.open()) as probe:
-            await probe.send(frames.input_frame(b"echo probe-$((2+2))\r"))
-            await until(probe, b"probe-4")
-            latencies = await echoes(probe, args.keys)
-        rows["echo p50 ms (1 session)"] = float(np.percentile(latencies, 50)) * 1000
-        rows["echo p99 ms (1 session)"] = float(np.percentile(latencies, 99)) * 1000
-        await anyio.sleep(2)
-        before, helpers = rss(server.pid), helpers_rss(server.pid)
-        for _ in range(args.idle):
-            async with await client.attach(await client.open()) as ws:
-                await ws.send(frames.input_frame(b"echo idle-$((3+3))\r"))
-                await until(ws, b"idle-6")
-        await anyio.sleep(3)
-        rows["server memory per idle session, KiB"] = (rss(server.pid) - before) / args.idle / 1024
-        rows["sandbox processes' memory per session, KiB"] = (
-            (helpers_rss(server.pid) - helpers) / args.idle / 1024
-        )
+async def many_sessions(target: Target, sessions: int, seconds: float) -> dict[str, float]:
+    await anyio.sleep(1)
+    before = rss(target.pid)
+    conns = [await target.connect(deflate=True) for _ in range(sessions)]
+    try:
+        for n, conn in enumerate(conns):
+            await ready(conn, n)
+        await anyio.sleep(1)
+        memory = (rss(target.pid) - before) / sessions / 1024
+        rows = {f"server memory per session, {sessions} sessions, KiB": memory}
+        rows.update(await typing(target, conns, seconds, closed=True))
+        rows.update(await typing(target, conns, seconds, closed=False))
+    finally:
+        for conn in conns:
+            await conn.close()
     return rows
 
 
-async def sandbox_table(args: argparse.Namespace, data: Path) -> None:
-    plain, boxed = await sandboxed(args, data, "none"), await sandboxed(args, data, "bwrap")
-    print("| local shells | none | bwrap | bwrap / none |")
+async def typing(
+    target: Target, conns: list[Conn], seconds: float, *, closed: bool
+) -> dict[str, float]:
+    """Every connection types for `seconds`: at once again, or every 20 ms or so."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    jitter = random.Random(42)
+
+    async def typist(conn: Conn) -> None:
+        n = 0
+        if not closed:
+            await anyio.sleep(jitter.uniform(0, 0.02))  # not all in step
+        while time.perf_counter() < deadline:
+            latencies.append(await echo(conn, n))
+            n += 1
+            if not closed:
+                await anyio.sleep(jitter.uniform(0.01, 0.03))
+
+    cpu, started = cpu_seconds(target.pid), time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for conn in conns:
+            tg.start_soon(typist, conn)
+    cpu, elapsed = cpu_seconds(target.pid) - cpu, time.perf_counter() - started
+    how = f"{len(conns)} sessions, " + ("closed loop" if closed else "typists 20 ms")
+    rows = {
+        f"echo p50, {how}, ms": float(np.percentile(latencies, 50)) * 1000,
+        f"echo p99, {how}, ms": float(np.percentile(latencies, 99)) * 1000,
+        f"server CPU per echo, {how}, µs": cpu / len(latencies) * 1e6,
+    }
+    if closed:
+        rows[f"echoes/s, {how}"] = len(latencies) / elapsed
+        rows[f"server CPU, {how}, % of a core"] = cpu / elapsed * 100
+    return rows
+
+
+async def measure(target: Target, args: argparse.Namespace) -> dict[str, float]:
+    rows: dict[str, float] = {}
+    mb = args.megabytes
+    rows["raw output, MB/s"] = await output_rate(target, mb, raw=True, deflate=True)
+    rows["raw output without deflate, MB/s"] = await output_rate(
+        target, mb, raw=True, deflate=False
+    )
+    rows["cooked output, MB/s"] = await output_rate(target, mb, raw=False, deflate=True)
+    rows.update(await one_session(target, args.keys))
+    rows.update(await many_sessions(target, args.sessions, args.seconds))
+    return rows
+
+
+async def runs(
+    server: AbstractAsyncContextManager[Target], args: argparse.Namespace
+) -> dict[str, float]:
+    """The median of each row over `--runs` runs against one server."""
+    async with server as target:
+        await output_rate(target, 10, raw=True, deflate=True)  # warm-up
+        await one_session(target, 50)
+        results = [await measure(target, args) for _ in range(args.runs)]
+    return {name: statistics.median(r[name] for r in results) for name in results[0]}
+
+
+async def compare(args: argparse.Namespace, data: Path) -> None:
+    ours = await runs(aiss(data), args)
+    theirs = await runs(ttyd(args.ttyd, data), args) if args.ttyd else {}
+    print(f"| medians of {args.runs} | ttyd | AISS | AISS / ttyd |")
     print("|---|---:|---:|---:|")
-    for name, value in plain.items():
-        ratio = f"{boxed[name] / value:.2f}" if value else "-"
-        print(f"| {name} | {value:,.2f} | {boxed[name]:,.2f} | {ratio} |")
+    for name, value in ours.items():
+        anchor = theirs.get(name)
+        them = f"{anchor:,.3f}" if anchor is not None else "-"
+        ratio = f"{value / anchor:.2f}" if anchor else "-"
+        print(f"| {name} | {them} | {value:,.3f} | {ratio} |")
+    print(
+        "\ntargets: raw output >= 1.0x ttyd; echo p99 <= 1.5x ttyd with 1 and"
+        f" {args.sessions} sessions; server CPU per echo <= 2x ttyd's"
+    )
 
 
 async def bench(args: argparse.Namespace, data: Path) -> None:
     if args.part in ("sandbox", "all"):
-        await sandbox_table(args, data)
+        await sandbox_table(args, data / "sandbox")
         if args.part == "sandbox":
             return
         print()
-    env = {
-        **os.environ,
-        "AISS_DATA_DIR": str(data / "aiss"),
-        "ADMIN_INITIAL_PASSWORD": PASSWORD,
-        "AISS_TERMINAL_MAX_PER_USER": "10000",
-        "AISS_TERMINAL_MAX_SESSIONS": "10000",
-        "LOG_LEVEL": "warning",
-    }
-    big = data / "big.txt"
-    size = await anyio.to_thread.run_sync(write_file, big, args.megabytes)
-    command = f"stty raw -echo; cat {big}; echo; echo bench-done-$((40+2))\r".encode()
-    async with aiss_serve(env) as (server, http):
-        login = await http.post(
-            "/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
-        )
-        client = Client(http, {"Authorization": f"Bearer {login.json()['access_token']}"})
-        rows = await measure(client, command, server.pid, args, data)
-    raw = await baseline(command, data)
-    print("| what | value |")
-    print("|---|---:|")
-    through = rows.pop("throughput seconds")
-    print(f"| output through the WebSocket (raw PTY), MB/s | {size / through / 1e6:,.1f} |")
-    print(f"| same command read straight from a PTY, MB/s | {size / raw / 1e6:,.1f} |")
-    for name, value in rows.items():
-        print(f"| {name} | {value} |")
-    print(f"\nratio (WebSocket / bare PTY) = {raw / through:.2f}")
-    print("targets: >= 50 MB/s; echo p99 <= 10 ms with 100 sessions; <= 2 MiB per idle session")
-
-
-async def measure(
-    client: Client, command: bytes, pid: int, args: argparse.Namespace, data: Path
-) -> dict[str, Any]:
-    rows: dict[str, Any] = {}
-    session = await client.open()
-    async with await client.attach(session) as ws:
-        await ws.send(frames.input_frame(b"echo ready-$((1+1))\r"))
-        await until(ws, b"ready-2")
-        await ws.send(frames.input_frame(command))
-        started = time.perf_counter()
-        await until(ws, MARK)
-        rows["throughput seconds"] = time.perf_counter() - started
-
-    # Keystroke echo while other sessions print to their viewers.
-    noisy: list[ClientConnection] = []
-    async with anyio.create_task_group() as tg:
-        for _ in range(args.sessions):
-            ws = await client.attach(await client.open())
-            await ws.send(frames.input_frame(b"while :; do echo tick; sleep 1; done\r"))
-            noisy.append(ws)
-            tg.start_soon(drain, ws)
-        probe_id = await client.open()
-        async with await client.attach(probe_id) as probe:
-            await probe.send(frames.input_frame(b"echo probe-$((2+2))\r"))
-            await until(probe, b"probe-4")
-            await anyio.sleep(1.0)
-            latencies = await echoes(probe, args.keys)
-        array = np.array(latencies) * 1000
-        rows[f"echo p50 ms ({args.sessions} sessions printing)"] = f"{np.percentile(array, 50):.2f}"
-        rows[f"echo p99 ms ({args.sessions} sessions printing)"] = f"{np.percentile(array, 99):.2f}"
-        for ws in noisy:
-            await ws.close()
-        tg.cancel_scope.cancel()
-
-    # Idle sessions: no viewer, a shell waiting at its prompt.
-    await anyio.sleep(2)
-    before = rss(pid)
-    for _ in range(args.idle):
-        await client.open()
-    await anyio.sleep(3)
-    grown = (rss(pid) - before) / args.idle
-    rows[f"server memory per idle session ({args.idle} sessions), KiB"] = f"{grown / 1024:,.0f}"
-    return rows
-
-
-async def echoes(probe: ClientConnection, keys: int) -> list[float]:
-    """Seconds from each keystroke to its echo (then erased, so the line stays short)."""
-    latencies = []
-    for _ in range(keys):
-        started = time.perf_counter()
-        await probe.send(frames.input_frame(b"k"))
-        await until(probe, b"k")
-        latencies.append(time.perf_counter() - started)
-        await probe.send(frames.input_frame(b"\x7f"))
-        await until(probe, b"\x08")
-    return latencies
-
-
-async def drain(ws: ClientConnection) -> None:
-    try:
-        async for message in ws:
-            if isinstance(message, bytes) and message[0] == frames.OUTPUT:
-                await ws.send(frames.ack_frame(len(message) - 1))
-    except Exception:
-        return
+    await compare(args, data)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--ttyd", help="path of a ttyd binary to measure beside")
     parser.add_argument("--megabytes", type=int, default=100)
-    parser.add_argument("--sessions", type=int, default=100)
-    parser.add_argument("--keys", type=int, default=200)
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--keys", type=int, default=400)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--idle", type=int, default=50)
     parser.add_argument("--opens", type=int, default=30)
-    parser.add_argument("--part", choices=("all", "sandbox"), default="all")
+    parser.add_argument("--part", choices=("compare", "sandbox", "all"), default="compare")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
         anyio.run(bench, args, Path(data))
