@@ -34,6 +34,7 @@ from .scrollback import Ring
 logger = logging.getLogger("aiss.terminal")
 RETRY_FIRST, RETRY_LAST = 1.0, 30.0  # seconds between tries while storage fails
 GRAIN = 0.01  # seconds: output read within one grain is one event
+FINAL_WAIT = 10.0  # seconds the last part may take once the session ends
 HEADROOM = 64 * 1024  # what one read may add to the ring
 MAX_MARKS = 1024  # held while storage is down: past this, the oldest merge
 MAX_TEXT = 64 * 1024  # typed text held while storage is down: past this, left out
@@ -99,13 +100,13 @@ class Recorder:
         self._lock = anyio.Lock()
         self._unstored = b""  # a part whose store failed, tried again first
         self._unstored_output = 0
-        self._storing = 0  # bytes of the part being stored now
         self._failing = False  # the last try failed, or one waited too long
         self._store_started: float | None = None  # when the part being stored went
         self._gap = 0  # output bytes left out since the last event kept
         self.parts = 0
         self.bytes = 0
         self._lost = 0
+        self._finished = False  # the last flush ran: no part after it
 
     @property
     def behind(self) -> int:
@@ -116,7 +117,7 @@ class Recorder:
     def backlog(self) -> int:
         """Bytes of the recording not yet stored: output the ring still holds, parts in hand."""
         held = self._end - max(self._done, self.ring.start)
-        return max(held, 0) + self._storing + len(self._unstored)
+        return max(held, 0) + len(self._unstored)
 
     @property
     def lost(self) -> int:
@@ -131,8 +132,10 @@ class Recorder:
             self._last_mark = now
         self._marks.append((self._end, now, kind, text))
         self._text += len(text)
-        if len(self._marks) > MAX_MARKS:
-            self._coarsen()
+        if len(self._marks) > MAX_MARKS // 2 or self._text > MAX_TEXT // 2:
+            self._ready.set()  # many events: a part now, before any is left out
+            if len(self._marks) > MAX_MARKS:
+                self._coarsen()
 
     def _coarsen(self) -> None:
         """Storage is down and marks pile up: the oldest runs of output merge, events go."""
@@ -148,14 +151,15 @@ class Recorder:
     async def room(self) -> None:
         """Until the next read cannot overwrite unstored output, while the store keeps up.
 
-        A part that waits longer than `stuck_after` counts as a failing store:
-        from then until a part is stored, output that falls off is left out.
+        A part on its way (waiting for its turn, or being stored) that takes
+        longer than `stuck_after` counts as a failing store: from then until a
+        part is stored, output that falls off is left out.
         """
         if self.behind + HEADROOM <= self.ring.capacity or self._failing:
             return
-        self._ready.set()
         waited_from = anyio.current_time()
         while self.behind + HEADROOM > self.ring.capacity and not self._failing:
+            self._ready.set()  # again each time: the writer may have gone back to waiting
             started = waited_from if self._store_started is None else self._store_started
             if anyio.current_time() - started >= self.stuck_after:
                 self._failing = True
@@ -191,12 +195,13 @@ class Recorder:
         """The next part from the marks and the ring (about `flush_bytes` at most),
         and how many output bytes it holds; with `final`, the end of the recording."""
         lines = [self._header] if self.parts == 0 else []
-        size = 0
-        while self._marks and size < self.flush_bytes:
+        size = encoded = 0
+        while self._marks and encoded < self.flush_bytes:
             start, at, kind, text = self._marks.popleft()
             if kind != "o":
                 self._text -= len(text)
                 lines.append(self._line(at, kind, text))
+                encoded += len(lines[-1])
                 continue
             stop = self._marks[0][0] if self._marks else self._end
             begin = min(max(start, self._done, self.ring.start), stop)
@@ -205,12 +210,15 @@ class Recorder:
                 self._lost += begin - start
             data = b""
             if begin < stop:
-                data = self.ring.read(begin, min(stop - begin, self.flush_bytes - size))[1]
+                # As JSON a byte takes up to 6: the part stays near `flush_bytes` stored.
+                room = max(4096, (self.flush_bytes - encoded) // 6)
+                data = self.ring.read(begin, min(stop - begin, room))[1]
             if data:
                 if self._gap:
                     lines.append(self._line(at, "m", f"{self._gap} bytes of output not recorded"))
                     self._gap = 0
                 lines.append(self._line(at, "o", self._output.decode(data)))
+                encoded += len(lines[-1])
             self._done = begin + len(data)
             size += len(data)
             if self._done < stop:  # the part is full: the rest of this run goes next
@@ -229,37 +237,37 @@ class Recorder:
         """Store what waits, in parts (only full ones unless `whole`); on failure
         keep the part for the next try."""
         async with self._lock:  # parts are numbered: one store at a time
+            if self._finished:
+                return True
+            target = self._end  # what waits now: output coming meanwhile goes later
             while True:
-                if self._unstored:
-                    data, output = self._unstored, self._unstored_output
-                    self._unstored, self._unstored_output = b"", 0
-                else:
-                    data, output = self._part(final)
-                if not data:
+                if not self._unstored:
+                    # Held as unstored from the moment it is cut, so a part cancelled
+                    # anywhere on its way (the limiter too) is tried again.
+                    self._unstored, self._unstored_output = self._part(final)
+                if not self._unstored:
                     return True
-                if not await self._store(data, output):
+                if not await self._store(self._unstored, self._unstored_output):
                     return False
-                if not self._marks or (not whole and self.behind < self.flush_bytes):
+                if not self._marks or (not final and self._done >= target):
+                    return True
+                if not whole and self.behind < self.flush_bytes:
                     return True
 
     async def _store(self, data: bytes, output: int) -> bool:
         async with self._limiter:
-            self._storing = len(data)
             self._store_started = anyio.current_time()
             try:
                 await self.store(self.parts, data)
-            except BaseException as exc:  # cancelled too: the last flush stores it again
-                self._unstored, self._unstored_output = data, output
-                if not isinstance(exc, Exception):
-                    raise
+            except Exception:
                 logger.warning("recording part not stored; will retry", exc_info=True)
                 self._failing = True
                 return False
             finally:
-                self._storing = 0
                 self._store_started = None
                 self._stored.set()
                 self._stored = anyio.Event()
+        self._unstored, self._unstored_output = b"", 0
         self._failing = False
         self.parts += 1
         self.bytes += len(data)
@@ -282,7 +290,12 @@ class Recorder:
                     await anyio.sleep(retry)
                     retry = min(retry * 2, RETRY_LAST)
         finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(10):
-                if not await self.flush(final=True):  # the store is still down: lost now
-                    self._lost += self._unstored_output + self.behind
-                    self._done = self._end
+            stored = False
+            with anyio.CancelScope(shield=True), anyio.move_on_after(FINAL_WAIT):
+                stored = await self.flush(final=True)
+            if not stored:  # the store is still down, or hung: lost now, counted once
+                self._lost += self._unstored_output + self.behind
+                self._done = self._end
+                self._marks.clear()
+                self._unstored, self._unstored_output = b"", 0
+            self._finished = True

@@ -177,3 +177,75 @@ async def test_a_store_that_hangs_holds_the_program_only_a_moment() -> None:
         hung.set()
         tg.cancel_scope.cancel()
     assert recorder.lost > 0
+
+
+async def test_a_flush_returns_while_the_program_keeps_printing() -> None:
+    """A recording read while `top` runs: the flush stores what waited, not forever."""
+    parts: dict[int, bytes] = {}
+
+    async def store(index: int, data: bytes) -> None:
+        await anyio.sleep(0.02)
+        parts[index] = data
+
+    recorder = Recorder(store, cols=80, rows=24, env={})
+
+    async def progress_bar() -> None:
+        while True:
+            recorder.output(b"x" * 10)
+            await anyio.sleep(0.015)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(progress_bar)
+        await anyio.sleep(0.05)
+        with anyio.fail_after(2):
+            assert await recorder.flush()
+        assert recorder.parts <= 3
+        tg.cancel_scope.cancel()
+
+
+async def test_a_part_cancelled_while_waiting_its_turn_is_stored_later() -> None:
+    parts: dict[int, bytes] = {}
+
+    async def store(index: int, data: bytes) -> None:
+        parts[index] = data
+
+    turns = anyio.CapacityLimiter(1)
+    recorder = Recorder(store, cols=80, rows=24, env={}, limiter=turns)
+    recorder.output(b"IMPORTANT")
+    async with anyio.create_task_group() as tg:
+
+        async def another_session_storing() -> None:
+            async with turns:
+                await anyio.sleep(0.5)
+
+        tg.start_soon(another_session_storing)
+        await anyio.wait_all_tasks_blocked()
+        with anyio.move_on_after(0.1):  # the reader of the recording went away
+            await recorder.flush()
+    assert await recorder.flush(final=True)
+    assert output_of(replay(parts)) == "IMPORTANT" and recorder.lost == 0
+
+
+async def test_what_a_hung_store_leaves_at_the_end_is_counted_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(recorder_module, "FINAL_WAIT", 0.2)
+    up = False
+    parts: dict[int, bytes] = {}
+
+    async def store(index: int, data: bytes) -> None:
+        if not up:
+            await anyio.sleep_forever()
+        parts[index] = data
+
+    recorder = Recorder(store, cols=80, rows=24, env={}, flush_seconds=0.05)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(recorder.run)
+        recorder.output(b"a" * 100)
+        await anyio.sleep(0.2)  # its part is on its way, and hangs
+        recorder.output(b"b" * 5000)
+        tg.cancel_scope.cancel()
+    assert recorder.lost == 5100 and recorder.backlog == 0
+    up = True
+    assert await recorder.flush()  # a reader after the end: nothing stored, nothing counted
+    assert not parts and recorder.lost == 5100
