@@ -86,5 +86,5 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.embed
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.rag
-	$(BIN)/python -m bench.terminal
+	$(BIN)/python -m bench.terminal $(if $(TTYD),--ttyd $(TTYD))
 	$(BIN)/python -m bench.gateway

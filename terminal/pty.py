@@ -21,6 +21,7 @@ import termios
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -108,6 +109,8 @@ class LocalPty:
         A PTY hands out about 4 KiB a read: gathering what is ready into one
         chunk makes one frame of it instead of sixteen.
         """
+        if not self._drained:  # a flood never waits: let the others run between reads
+            await anyio.lowlevel.checkpoint()
         while not self._closed:  # a closed fd's number may be another's by now
             if self._drained:  # nothing was left: wait, rather than try a read first
                 self._drained = False

@@ -303,7 +303,12 @@ class TerminalSession(Service):
         self._regulate()
         viewer.notify(
             frames.status(
-                type="attached", session=self.id, role=viewer.role, cols=self.cols, rows=self.rows
+                type="attached",
+                session=self.id,
+                role=viewer.role,
+                cols=self.cols,
+                rows=self.rows,
+                count=True,  # COUNT frames are understood
             )
         )
         viewer.notify(frames.status(type="replay-begin", bytes=viewer.replay_end - viewer.sent))

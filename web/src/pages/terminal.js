@@ -5,7 +5,7 @@ import "@xterm/xterm/css/xterm.css";
 import * as api from "../api.js";
 import { h, showError } from "../dom.js";
 
-const INPUT = 0, RESIZE = 1, COUNT = 4;
+const INPUT = 0, RESIZE = 1, ACK = 2, COUNT = 4;
 const OUTPUT = 0, STATUS = 1;
 const ACK_EVERY = 16 * 1024;
 const FRAME_BYTES = 64 * 1024;
@@ -72,14 +72,19 @@ export async function terminalPage(main) {
   let current = null;
   let closing = false;
   let unacked = 0;
+  let counts = false; // the server said it takes COUNT frames
   let retry = 0;
 
   function acknowledge() {
     if (!unacked) return;
-    // A count frame: the bytes rendered, 4 bytes big-endian.
-    const count = new Uint8Array(4);
-    new DataView(count.buffer).setUint32(0, unacked);
-    send(COUNT, count);
+    if (counts) {
+      // A count frame: the bytes rendered, 4 bytes big-endian.
+      const count = new Uint8Array(4);
+      new DataView(count.buffer).setUint32(0, unacked);
+      send(COUNT, count);
+    } else {
+      send(ACK, JSON.stringify({ bytes: unacked })); // a server from before count frames
+    }
     unacked = 0;
   }
 
@@ -160,6 +165,7 @@ export async function terminalPage(main) {
     ws.binaryType = "arraybuffer";
     socket = ws;
     unacked = 0;
+    counts = false;
     ws.onopen = () => {
       retry = 0;
       state.textContent = `attached (${ticket.role})`;
@@ -178,6 +184,7 @@ export async function terminalPage(main) {
         setTimeout(acknowledge, 50);
       } else if (data[0] === STATUS) {
         const status = JSON.parse(new TextDecoder().decode(data.subarray(1)));
+        if (status.type === "attached") counts = status.count === true;
         if (status.type === "replay-begin") term.reset();
         if (status.type === "exit") {
           term.write(`\r\n[exited with ${status.code}]\r\n`);
