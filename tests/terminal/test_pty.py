@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from terminal.pty import LocalPty
@@ -50,3 +51,31 @@ async def test_terminate_wakes_a_writer_and_frees_the_fd_for_the_next_terminal(
                 seen += await following.read()
     finally:
         await following.terminate()
+
+
+async def test_a_flood_lets_other_tasks_run_between_reads(tmp_path: Path) -> None:
+    """Reads of a terminal that always has output ready never wait: each still yields,
+    so one flooding shell cannot hold the event loop (and every other session)."""
+    flood = shell(tmp_path, "stty raw -echo; exec cat /dev/zero")
+    others = 0
+
+    async def another_session() -> None:
+        nonlocal others
+        while True:
+            await anyio.lowlevel.checkpoint()
+            others += 1
+
+    try:
+        while not (await flood.read()).startswith(b"\0"):
+            pass  # past stty's start
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(another_session)
+            await anyio.lowlevel.checkpoint()
+            ran, full = others, 0
+            for _ in range(200):
+                full += len(await flood.read()) == 65536
+            tg.cancel_scope.cancel()
+        assert full >= 20  # reads that found more ready than one read takes
+        assert others - ran >= full // 2
+    finally:
+        await flood.terminate()
