@@ -42,6 +42,9 @@ class ObjectInfo:
     etag: str
 
 
+OURS_ALREADY = ("BucketAlreadyOwnedByYou",)
+
+
 def _missing(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
 
@@ -108,7 +111,12 @@ class ObjectStore(Service):
         except ClientError as exc:
             if not _missing(exc):
                 raise
-            await self._client.create_bucket(Bucket=self.bucket)
+            try:
+                await self._client.create_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                # Another process (a role starting beside this one) made it first.
+                if exc.response.get("Error", {}).get("Code") not in OURS_ALREADY:
+                    raise
         self._bucket_ready = True
 
     def _s3(self) -> Any:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
 from aiss.storage.embedded import EmbeddedS3
 from aiss.storage.objects import ObjectStore, S3Access
@@ -93,3 +94,33 @@ async def test_credentials_and_objects_survive_a_restart(harness: Harness) -> No
     store = ObjectStore(access, "keep", probe_interval=0.1)
     await harness.start(store)
     assert await store.read("k") == b"v"
+
+
+async def test_a_bucket_made_by_another_process_meanwhile_is_ready(
+    harness: Harness, s3_server: EmbeddedS3
+) -> None:
+    """Roles start together: one looks, finds no bucket, and another makes it first."""
+
+    def access() -> S3Access:
+        key, secret = s3_server.credentials()
+        return S3Access(s3_server.endpoint, key, secret, "us-east-1")
+
+    class LookedTooEarly(ObjectStore):
+        async def _check(self) -> None:
+            real = self._client.head_bucket
+
+            async def not_yet(**_: Any) -> None:
+                raise ClientError({"Error": {"Code": "404"}}, "HeadBucket")
+
+            self._client.head_bucket = not_yet
+            try:
+                await super()._check()
+            finally:
+                self._client.head_bucket = real
+
+    first = ObjectStore(access, "shared", probe_interval=0.1, name="first")
+    await harness.start(first)
+    late = LookedTooEarly(access, "shared", probe_interval=0.1, name="late")
+    await harness.start(late)  # its create answers BucketAlreadyOwnedByYou
+    await late.put("k", b"v")
+    assert await first.read("k") == b"v"
