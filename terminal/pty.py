@@ -18,6 +18,7 @@ import signal
 import struct
 import subprocess
 import termios
+import threading
 from typing import TYPE_CHECKING
 
 import anyio
@@ -237,20 +238,31 @@ class LocalPty:
             os.close(self._pidfd)
 
     async def terminate(self, grace: float = 0.5) -> None:
-        """Close the terminal, then kill everything the shell started; no zombie stays."""
+        """Close the terminal, then kill everything the shell started; no zombie stays.
+
+        A shell still dying when this gives up (a loaded machine), or when it is
+        cancelled, is killed and reaped by a thread of its own.
+        """
         if not self._closed:
             self._closed = True
             anyio.notify_closing(self.master)  # no task waits on a closed fd number
             os.close(self.master)
-        with anyio.move_on_after(grace):
-            await self.wait()
-        # Even after the shell's own exit: what it left running goes too.
-        await self.launch.end()
-        if self.exit_code is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            with anyio.move_on_after(5):
+        try:
+            with anyio.move_on_after(grace):
                 await self.wait()
-        self.launch.release()
-        with contextlib.suppress(OSError):
-            os.close(self._pidfd)
+            # Even after the shell's own exit: what it left running goes too.
+            await self.launch.end()
+            if self.exit_code is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+                with anyio.move_on_after(5):
+                    await self.wait()
+        finally:
+            if self.exit_code is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+                self.exit_code = 128 + signal.SIGKILL
+                threading.Thread(target=self.process.wait, name="reap", daemon=True).start()
+            self.launch.release()
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)

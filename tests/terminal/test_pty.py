@@ -79,3 +79,19 @@ async def test_a_flood_lets_other_tasks_run_between_reads(tmp_path: Path) -> Non
         assert others - ran >= full // 2
     finally:
         await flood.terminate()
+
+
+async def test_a_cancelled_terminate_still_kills_and_reaps_the_shell(tmp_path: Path) -> None:
+    """A session's stop can be cut short (its supervisor's deadline): the shell goes all
+    the same, reaped, not left running behind a forgotten process object."""
+    stubborn = shell(tmp_path, "trap '' HUP; echo ready; exec sleep 30")
+    seen = b""
+    with anyio.fail_after(5):
+        while b"ready" not in seen:  # closing the PTY will not end it now
+            seen += await stubborn.read()
+    with anyio.move_on_after(0.1):  # within the grace it gives the shell
+        await stubborn.terminate()
+    with anyio.fail_after(10):
+        while stubborn.process.returncode is None:
+            await anyio.sleep(0.05)
+    assert stubborn.exit_code == 128 + 9
