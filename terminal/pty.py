@@ -197,8 +197,9 @@ class LocalPty:
         return pending > 0
 
     def echoes(self) -> bool:
-        """Whether this terminal echoes input here (and drops echoes with no room)."""
-        return not self.echo_off()
+        """This terminal echoes input here, while echo is on (and drops echoes with no
+        room); the session asks `echo_off` for that."""
+        return True
 
     def echo_off(self) -> bool:
         """Whether the terminal does not echo (a password prompt, most likely)."""

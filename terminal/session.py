@@ -166,7 +166,7 @@ class TerminalSession(Service):
         self._taken = anyio.Event()  # set as the program takes input
         self._writing = False  # the writer holds a piece of input the program has not taken
         self._output: anyio.Event | None = None  # set at the next read, when waited for
-        self._echo: anyio.Event | None = None  # set at the first read after a write
+        self._unechoed = False  # input was written and no output read since
         self._written_at = 0.0
         self._ended_at = 0.0
 
@@ -238,12 +238,10 @@ class TerminalSession(Service):
             ring.write(data)
             for sink in sinks:
                 sink.output(data)
+            self._unechoed = False
             if self._output is not None:
                 self._output.set()
                 self._output = None
-            if self._echo is not None:
-                self._echo.set()
-                self._echo = None
             for viewer in self.viewers:
                 viewer.nudge()
             self._regulate()
@@ -420,7 +418,7 @@ class TerminalSession(Service):
         program = self.program
         if program is None or self._writing or not self._flowing.is_set():
             return False
-        if self._echo is not None and time.monotonic() - self._written_at < ECHO_WAIT:
+        if self._unechoed and time.monotonic() - self._written_at < ECHO_WAIT:
             return False
         return not program.output_pending()
 
@@ -440,7 +438,7 @@ class TerminalSession(Service):
         echo_off = program.echo_off()
         for sink in self.sinks:
             sink.input(data, echo_off)
-        self._echo = anyio.Event() if not echo_off and program.echoes() else None
+        self._unechoed = not echo_off and program.echoes()
         self._taken.set()
         self._taken = anyio.Event()
 
@@ -462,10 +460,11 @@ class TerminalSession(Service):
             if not self._flowing.is_set():
                 await self._flowing.wait()
                 continue
-            if self._echo is not None:  # the last piece's echo first
+            if self._unechoed:  # the last piece's echo first
+                self._output = self._output or anyio.Event()
                 with anyio.move_on_after(ECHO_WAIT - (time.monotonic() - self._written_at)):
-                    await self._echo.wait()  # a program may print nothing
-                self._echo = None
+                    await self._output.wait()  # a program may print nothing
+                self._unechoed = False
                 continue
             if program.output_pending():
                 self._output = self._output or anyio.Event()
