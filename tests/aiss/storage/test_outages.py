@@ -74,7 +74,10 @@ async def test_database_outage_fails_fast_and_recovers(
         await until(lambda: outcomes[-3:] == ["ok"] * 3)
         stop.set()
     assert mongo.metrics.unhealthy is None
-    assert (await jobs.counts())["queued"] == outcomes.count("ok")
+    # One request at a time: the one in flight as the server went away may have been
+    # written though its answer was lost (a 503 says the outcome is unknown).
+    queued = (await jobs.counts())["queued"]
+    assert outcomes.count("ok") <= queued <= outcomes.count("ok") + 1
 
 
 async def test_object_store_outage_fails_fast_and_recovers(
