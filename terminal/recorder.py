@@ -8,10 +8,11 @@ echo (passwords). Reading the recording concatenates the parts in order.
 Output is not copied as it is read: the recorder reads it back from the
 session's scrollback ring when it writes a part, so recording costs no memory
 beside the ring and nothing per read but a time mark (one per `GRAIN`: what
-a program prints within 10 ms is one event). A part is written once
-`flush_bytes` of output wait, or `flush_seconds` after the last one. A session
-whose unstored output would be overwritten by its next read waits for the part
-being stored (`room`), so a recording stays whole while storage keeps up. While
+a program prints within 10 ms is one event). A part (about `flush_bytes` as
+stored) is written once that much output waits, or `flush_seconds` after the
+last one. A session whose unstored output would be overwritten by its next read
+waits for the part on its way (`room`), so a recording stays whole while storage
+keeps up. While
 the store fails, or a part has waited `stuck_after` seconds, the program goes on
 and output that fell off the ring unstored is left out: the recording carries a
 marker, `[seconds, "m", "N bytes of output not recorded"]`, and `lost` counts
