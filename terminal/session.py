@@ -163,7 +163,7 @@ class TerminalSession(Service):
         self._flowing.set()
         self._input = bytearray()  # typed, not yet written to the program
         self._typed = anyio.Event()
-        self._taken = anyio.Event()  # set as the program takes input
+        self._taken: anyio.Event | None = None  # set as the program takes input, when waited for
         self._writing = False  # the writer holds a piece of input the program has not taken
         self._output: anyio.Event | None = None  # set at the next read, when waited for
         self._unechoed = False  # input was written and no output read since
@@ -439,8 +439,9 @@ class TerminalSession(Service):
         for sink in self.sinks:
             sink.input(data, echo_off)
         self._unechoed = not echo_off and program.echoes()
-        self._taken.set()
-        self._taken = anyio.Event()
+        if self._taken is not None:
+            self._taken.set()
+            self._taken = None
 
     async def _write_input(self) -> None:
         """Write typed input while output flows, a little at a time.
@@ -474,9 +475,7 @@ class TerminalSession(Service):
             del self._input[:INPUT_BYTES]
             self._writing = True
             try:
-                taken = program.write_nowait(data)
-                if taken:
-                    self._took(data[:taken])
+                taken = self._write_now(data)
                 if taken < len(data):  # the terminal's input buffer is full: wait for room
                     await program.write(data[taken:])
                     self._took(data[taken:])
@@ -487,6 +486,7 @@ class TerminalSession(Service):
         """Until `size` more bytes of input fit (or the session ends)."""
         size = min(size, self.policy.input_backlog)
         while len(self._input) + size > self.policy.input_backlog and not self.ended.is_set():
+            self._taken = self._taken or anyio.Event()
             with anyio.move_on_after(1.0):  # the end sets no event of ours
                 await self._taken.wait()
 
