@@ -126,8 +126,6 @@ class Conn:
         self.ws = ws
         self._input = input_kind
         self._output = output_kind
-        self._unacked = 0
-        self._timer: asyncio.TimerHandle | None = None
 
     async def type(self, data: bytes) -> None:
         await self.ws.send(self._input + data)
@@ -154,8 +152,6 @@ class Conn:
         return total
 
     async def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
         await self.ws.close()
 
 
@@ -164,9 +160,13 @@ class AissConn(Conn):
         super().__init__(ws, input_kind=bytes([frames.INPUT]), output_kind=frames.OUTPUT)
         self.client = client
         self.session_id = session_id
+        self._unacked = 0
+        self._timer: asyncio.TimerHandle | None = None
         self._acks: set[asyncio.Future[None]] = set()
 
     async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         await super().close()
         await self.client.http.delete(
             f"/api/v1/terminal/sessions/{self.session_id}", headers=self.client.headers

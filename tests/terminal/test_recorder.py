@@ -83,15 +83,21 @@ async def test_output_is_read_back_from_the_sessions_ring_not_copied() -> None:
     assert recorder.lost == 0 and recorder.backlog == 0
 
 
-async def test_a_store_that_is_down_costs_one_part_and_a_marked_gap() -> None:
-    parts: dict[int, bytes] = {}
-    down = True
+class Store:
+    """An object store that is down until told otherwise."""
 
-    async def store(index: int, data: bytes) -> None:
-        if down:
+    def __init__(self) -> None:
+        self.parts: dict[int, bytes] = {}
+        self.down = True
+
+    async def __call__(self, index: int, data: bytes) -> None:
+        if self.down:
             raise OSError("object store down")
-        parts[index] = data
+        self.parts[index] = data
 
+
+async def test_a_store_that_is_down_costs_one_part_and_a_marked_gap() -> None:
+    store = Store()
     recorder = Recorder(
         store, cols=80, rows=24, env={}, flush_bytes=64 << 10, max_backlog=256 << 10
     )
@@ -100,10 +106,10 @@ async def test_a_store_that_is_down_costs_one_part_and_a_marked_gap() -> None:
         recorder.output(chunk)
         assert not await recorder.flush()
         assert recorder.backlog - recorder.behind <= (64 << 10) + 4096  # one part in hand
-    down = False
+    store.down = False
     recorder.output(b"after")
     assert await recorder.flush()
-    events = replay(parts)
+    events = replay(store.parts)
     gaps = [e[2] for e in events if e[1] == "m"]
     assert gaps == [f"{recorder.lost} bytes of output not recorded"]  # one run, one marker
     kept = output_of(events)
@@ -113,14 +119,7 @@ async def test_a_store_that_is_down_costs_one_part_and_a_marked_gap() -> None:
 
 async def test_marks_stay_bounded_while_the_store_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recorder_module, "GRAIN", 0.0)  # every read is an event
-    parts: dict[int, bytes] = {}
-    down = True
-
-    async def store(index: int, data: bytes) -> None:
-        if down:
-            raise OSError("object store down")
-        parts[index] = data
-
+    store = Store()
     recorder = Recorder(store, cols=80, rows=24, env={}, record_input=True)
     await recorder.flush()  # the header's part fails, and is kept
     for n in range(5000):
@@ -128,9 +127,9 @@ async def test_marks_stay_bounded_while_the_store_is_down(monkeypatch: pytest.Mo
         if n % 3 == 0:
             recorder.input(b"k", echo_off=False)
         assert len(recorder._marks) <= recorder_module.MAX_MARKS
-    down = False
+    store.down = False
     assert await recorder.flush()
-    assert output_of(replay(parts)) == "".join(f"{n}," for n in range(5000))
+    assert output_of(replay(store.parts)) == "".join(f"{n}," for n in range(5000))
     assert recorder.lost == 0
 
 
