@@ -283,7 +283,7 @@ async def test_fuzzed_frames_end_in_close_codes_never_a_crash(api: Api) -> None:
 
     frame = st.one_of(
         st.binary(max_size=64),
-        st.tuples(st.integers(0, 3), st.binary(max_size=64)).map(lambda t: bytes([t[0]]) + t[1]),
+        st.tuples(st.integers(0, 4), st.binary(max_size=64)).map(lambda t: bytes([t[0]]) + t[1]),
     )
 
     @settings(max_examples=25, deadline=None)

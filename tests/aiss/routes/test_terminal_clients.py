@@ -82,6 +82,29 @@ async def test_a_ticket_without_a_body_is_a_driver_ticket(
     assert wrong.status_code == 422
 
 
+async def test_a_driver_acknowledging_in_count_frames_gets_a_flood_whole(
+    api: Api, mine: tuple[str, dict[str, Any]]
+) -> None:
+    """Count frames are acknowledgements: 4 MB pass a 256 KiB watermark, in order, and
+    a count past what was sent (hostile or confused) owes the driver nothing."""
+    token, session = mine
+    async with attached(api, token, session["id"], auto_ack=False) as term:
+        assert term.statuses[0]["count"] is True
+        await term.ws.send(frames.count_frame(0xFFFFFFFF))
+        start = await running(term, b"seq 1 500000; echo END-$((1+1))")
+        searched = start
+        with anyio.fail_after(120):
+            while b"END-2" not in term.output[searched:]:
+                searched = max(start, len(term.output) - 8)
+                before = term.received
+                await term._one()
+                if term.received > before:
+                    await term.ws.send(frames.count_frame(term.received - before))
+    got = bytes(term.output[start : term.output.rindex(b"END-2")])
+    assert got.startswith(b"".join(b"%d\r\n" % n for n in range(1, 500_001)))
+    assert not [s for s in term.statuses if s.get("type") == "skipped"]
+
+
 PASTE_LINES = 16_384  # 64 bytes each: 1 MiB
 
 
