@@ -29,7 +29,10 @@ if TYPE_CHECKING:
     from ..users.views import Principal
 
 API = "/api/v1/terminal"
-HOST = r"^[A-Za-z0-9.:_\[\]-]{1,253}$"
+# An IPv6 literal, or a name (IPv4 included) whose dot-separated labels are 1 to 63 characters
+# (an empty or overlong label fails in the resolver, not here, otherwise).
+LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+HOST = rf"^(?:\[?[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?|{LABEL}(?:\.{LABEL})*\.?)$"
 TERM = r"^[A-Za-z0-9._+-]{1,64}$"
 
 
@@ -40,7 +43,7 @@ class LocalIn(BaseModel):
 
 class SshIn(BaseModel):
     type: Literal["ssh"]
-    host: str = Field(pattern=HOST)
+    host: str = Field(max_length=253, pattern=HOST)
     port: int = Field(default=22, ge=1, le=65535)
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
     password: str | None = Field(default=None, max_length=1024)

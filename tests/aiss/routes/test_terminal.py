@@ -256,6 +256,9 @@ async def test_bad_requests(api: Api) -> None:
         {"target": {"type": "telnet"}},
         {"target": {"type": "local"}, "cols": 0},
         {"target": {"type": "ssh", "host": "bad host!", "username": "x"}},
+        {"target": {"type": "ssh", "host": ".slYRf", "username": "x", "password": "p"}},
+        {"target": {"type": "ssh", "host": "a..b", "username": "x", "password": "p"}},
+        {"target": {"type": "ssh", "host": "x" * 64 + ".org", "username": "x", "password": "p"}},
     ):
         response = await api.call("POST", "/terminal/sessions", token, json=body)
         assert response.status_code == 422, (body, response.text)
