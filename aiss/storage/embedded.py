@@ -173,14 +173,23 @@ class EmbeddedS3(Service):
             # (headers, then body) waits ~40 ms on the client's delayed ACK.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.bind(("127.0.0.1", self.port or 0))
+
+            # Its own thread and event loop: nanio writes, fsyncs and renames files
+            # in its handlers, which would stall every session and request here.
+            def run() -> None:
+                asyncio.run(server.serve(sockets=[sock]))
+
             async with anyio.create_task_group() as tg:
-                tg.start_soon(functools.partial(server.serve, sockets=[sock]))
-                with anyio.fail_after(10):
-                    while not server.started:
-                        if server.should_exit:
-                            raise RuntimeError("the embedded S3 server did not start")
-                        await anyio.sleep(0.01)
-                self.port = sock.getsockname()[1]
-                task_status.started()
-                await stop.wait()
-                server.should_exit = True
+                thread = anyio.CapacityLimiter(1)  # its own, not one of the shared pool's
+                tg.start_soon(functools.partial(anyio.to_thread.run_sync, run, limiter=thread))
+                try:
+                    with anyio.fail_after(10):
+                        while not server.started:
+                            if server.should_exit:
+                                raise RuntimeError("the embedded S3 server did not start")
+                            await anyio.sleep(0.01)
+                    self.port = sock.getsockname()[1]
+                    task_status.started()
+                    await stop.wait()
+                finally:
+                    server.should_exit = True  # read by its loop; the thread ends within 2 s

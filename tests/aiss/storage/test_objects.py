@@ -146,3 +146,12 @@ async def test_a_put_sends_its_body_without_waiting_for_100_continue(
     assert all("Expect" not in headers for headers in sent)
     assert await objects.read("part") == b"x" * 4096
 
+
+async def test_the_embedded_server_answers_while_this_event_loop_is_busy(
+    s3_server: EmbeddedS3,
+) -> None:
+    """It runs on its own thread and loop: its file writes and fsyncs never stall
+    the server's sessions and requests, and a caller blocking its loop still gets
+    an answer."""
+    answer = httpx.get(f"{s3_server.endpoint}/", timeout=5)  # noqa: ASYNC210 (blocks this loop on purpose)
+    assert answer.status_code == 403  # unsigned: refused, but answered
