@@ -29,6 +29,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import anyio
+import orjson
 
 from .scrollback import Ring
 
@@ -190,7 +191,8 @@ class Recorder:
     # -- writing -----------------------------------------------------------------------
 
     def _line(self, at: float, kind: str, text: str) -> bytes:
-        return json.dumps([round(at, 6), kind, text], ensure_ascii=False).encode() + b"\n"
+        # orjson: the standard encoder took ~3 ms a megabyte, on the event loop.
+        return orjson.dumps([round(at, 6), kind, text]) + b"\n"
 
     def _part(self, final: bool) -> tuple[bytes, int]:
         """The next part from the marks and the ring (about `flush_bytes` at most),
