@@ -7,16 +7,17 @@ echo (passwords). Reading the recording concatenates the parts in order.
 
 Output is not copied as it is read: the recorder reads it back from the
 session's scrollback ring when it writes a part, so recording costs no memory
-beside the ring and nothing per read but a time mark (one per `GRAIN`: what
-a program prints within 10 ms is one event). A part (about `flush_bytes` as
-stored) is written once that much output waits, or `flush_seconds` after the
-last one. A session whose unstored output would be overwritten by its next read
-waits for the part on its way (`room`), so a recording stays whole while storage
-keeps up. While
-the store fails, or a part has waited `stuck_after` seconds, the program goes on
-and output that fell off the ring unstored is left out: the recording carries a
-marker, `[seconds, "m", "N bytes of output not recorded"]`, and `lost` counts
-those bytes.
+beside the ring but the part on its way, and nothing per read but a time mark
+(one per `GRAIN`: what a program prints within 10 ms is one event). A part
+(about `flush_bytes` as stored) is written once that much output waits, or
+`flush_seconds` after the last one; a program that prints faster than parts are
+stored gets larger ones (all that waits, up to the ring's size), as a store's cost
+is mostly per part. A session whose unstored output would be overwritten by its
+next read waits for the part on its way (`room`), so a recording stays whole while
+storage keeps up. While the store fails, or a part has waited `stuck_after`
+seconds, the program goes on and output that fell off the ring unstored is left
+out: the recording carries a marker, `[seconds, "m", "N bytes of output not
+recorded"]`, and `lost` counts those bytes.
 """
 
 from __future__ import annotations
@@ -195,11 +196,15 @@ class Recorder:
         return orjson.dumps([round(at, 6), kind, text]) + b"\n"
 
     def _part(self, final: bool) -> tuple[bytes, int]:
-        """The next part from the marks and the ring (about `flush_bytes` at most),
-        and how many output bytes it holds; with `final`, the end of the recording."""
+        """The next part from the marks and the ring (about `flush_bytes` at most, or
+        the ring's size when behind), and how many output bytes it holds; with
+        `final`, the end of the recording."""
         lines = [self._header] if self.parts == 0 else []
         size = encoded = 0
-        while self._marks and encoded < self.flush_bytes:
+        # Behind a store that keeps up, but slower than the program prints.
+        behind = self.behind > self.flush_bytes and not self._failing
+        limit = self.ring.capacity if behind else self.flush_bytes
+        while self._marks and encoded < limit:
             start, at, kind, text = self._marks.popleft()
             if kind != "o":
                 self._text -= len(text)
@@ -213,8 +218,8 @@ class Recorder:
                 self._lost += begin - start
             data = b""
             if begin < stop:
-                # As JSON a byte takes up to 6: the part stays near `flush_bytes` stored.
-                room = max(4096, (self.flush_bytes - encoded) // 6)
+                # As JSON a byte takes up to 6: the part stays near `limit` stored.
+                room = max(4096, (limit - encoded) // 6)
                 data = self.ring.read(begin, min(stop - begin, room))[1]
             if data:
                 if self._gap:

@@ -155,6 +155,35 @@ async def test_a_store_that_keeps_up_paces_the_program_and_loses_nothing() -> No
     assert recorder.lost == 0
 
 
+async def test_a_program_faster_than_the_store_gets_larger_parts_not_more() -> None:
+    """A store's cost is mostly per part: what waits while one is stored goes as one
+    part (up to the ring's size), so a flood needs a few stores, not one per 64 KiB."""
+    sizes: list[int] = []
+    storing, release = anyio.Event(), anyio.Event()
+
+    async def slow(index: int, data: bytes) -> None:
+        sizes.append(len(data))
+        storing.set()
+        await release.wait()
+
+    recorder = Recorder(slow, cols=80, rows=24, env={}, flush_bytes=64 << 10, max_backlog=1 << 20)
+    chunk = b"line\r\n" * 4000  # one read's worth: 24 KB
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(recorder.run)
+        recorder.output(chunk * 3)
+        await storing.wait()  # the first part (what waited then) is on its way
+        for _ in range(30):  # 720 KB more meanwhile: room for all of it
+            await recorder.room()
+            recorder.output(chunk)
+        release.set()
+        with anyio.fail_after(5):
+            assert await recorder.flush()  # after the part on its way: what is left
+        tg.cancel_scope.cancel()
+    assert len(sizes) == 2, sizes  # the 720 KB went as one part, not eleven
+    assert sizes[1] > 720_000
+    assert recorder.lost == 0
+
+
 async def test_a_store_that_hangs_holds_the_program_only_a_moment() -> None:
     hung = anyio.Event()
 
