@@ -10,9 +10,9 @@ session's scrollback ring when it writes a part, so recording costs no memory
 beside the ring but the part on its way, and nothing per read but a time mark
 (one per `GRAIN`: what a program prints within 10 ms is one event). A part
 (about `flush_bytes` as stored) is written once that much output waits, or
-`flush_seconds` after the last one; a program that prints faster than parts are
-stored gets larger ones (all that waits, up to the ring's size), as a store's cost
-is mostly per part. A session whose unstored output would be overwritten by its
+`flush_seconds` after the last one; while more waits, and the store is fast
+enough, a part takes more (up to half the ring), as a store's cost is mostly per
+part. A session whose unstored output would be overwritten by its
 next read waits for the part on its way (`room`), so a recording stays whole while
 storage keeps up. While the store fails, or a part has waited `stuck_after`
 seconds, the program goes on and output that fell off the ring unstored is left
@@ -105,6 +105,7 @@ class Recorder:
         self._unstored_output = 0
         self._failing = False  # the last try failed, or one waited too long
         self._store_started: float | None = None  # when the part being stored went
+        self._rate = 0.0  # bytes a second the last part was stored at
         self._gap = 0  # output bytes left out since the last event kept
         self.parts = 0
         self.bytes = 0
@@ -195,15 +196,23 @@ class Recorder:
         # orjson: the standard encoder took ~3 ms a megabyte, on the event loop.
         return orjson.dumps([round(at, 6), kind, text]) + b"\n"
 
+    def _part_limit(self) -> int:
+        """`flush_bytes`; more while output waits and the store takes parts at a rate
+        that stores the larger one well within `stuck_after`, with no other session
+        waiting for its turn: up to half the ring, the memory a part may hold."""
+        if self.behind <= self.flush_bytes or self._failing:
+            return self.flush_bytes
+        if self._limiter.statistics().tasks_waiting:
+            return self.flush_bytes
+        affordable = int(self._rate * self.stuck_after / 4)
+        return max(self.flush_bytes, min(affordable, self.ring.capacity // 2))
+
     def _part(self, final: bool) -> tuple[bytes, int]:
-        """The next part from the marks and the ring (about `flush_bytes` at most, or
-        the ring's size when behind), and how many output bytes it holds; with
-        `final`, the end of the recording."""
+        """The next part from the marks and the ring (about `_part_limit()` at most),
+        and how many output bytes it holds; with `final`, the end of the recording."""
         lines = [self._header] if self.parts == 0 else []
         size = encoded = 0
-        # Behind a store that keeps up, but slower than the program prints.
-        behind = self.behind > self.flush_bytes and not self._failing
-        limit = self.ring.capacity if behind else self.flush_bytes
+        limit = self._part_limit()
         while self._marks and encoded < limit:
             start, at, kind, text = self._marks.popleft()
             if kind != "o":
@@ -264,9 +273,10 @@ class Recorder:
 
     async def _store(self, data: bytes, output: int) -> bool:
         async with self._limiter:
-            self._store_started = anyio.current_time()
+            self._store_started = started = anyio.current_time()
             try:
                 await self.store(self.parts, data)
+                self._rate = len(data) / max(anyio.current_time() - started, 1e-6)
             except Exception:
                 logger.warning("recording part not stored; will retry", exc_info=True)
                 self._failing = True

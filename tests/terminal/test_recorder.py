@@ -157,31 +157,59 @@ async def test_a_store_that_keeps_up_paces_the_program_and_loses_nothing() -> No
 
 async def test_a_program_faster_than_the_store_gets_larger_parts_not_more() -> None:
     """A store's cost is mostly per part: what waits while one is stored goes as one
-    part (up to the ring's size), so a flood needs a few stores, not one per 64 KiB."""
+    part (up to half the ring), so a flood needs a few stores, not one per 64 KiB."""
     sizes: list[int] = []
     storing, release = anyio.Event(), anyio.Event()
 
-    async def slow(index: int, data: bytes) -> None:
+    async def store(index: int, data: bytes) -> None:
         sizes.append(len(data))
-        storing.set()
-        await release.wait()
+        if index:  # the first goes at once: the store is fast
+            storing.set()
+            await release.wait()
 
-    recorder = Recorder(slow, cols=80, rows=24, env={}, flush_bytes=64 << 10, max_backlog=1 << 20)
-    chunk = b"line\r\n" * 4000  # one read's worth: 24 KB
+    recorder = Recorder(store, cols=80, rows=24, env={}, flush_bytes=64 << 10, max_backlog=1 << 20)
+    chunk = (b"x" * 99 + b"\n") * 240  # one read's worth: 24 KB
     async with anyio.create_task_group() as tg:
         tg.start_soon(recorder.run)
         recorder.output(chunk * 3)
-        await storing.wait()  # the first part (what waited then) is on its way
-        for _ in range(30):  # 720 KB more meanwhile: room for all of it
+        with anyio.fail_after(5):
+            while recorder.parts < 1:
+                await recorder._stored.wait()
+        recorder.output(chunk * 3)
+        await storing.wait()  # the second part is on its way
+        for _ in range(16):  # 384 KB more meanwhile: room for all of it
             await recorder.room()
             recorder.output(chunk)
         release.set()
         with anyio.fail_after(5):
             assert await recorder.flush()  # after the part on its way: what is left
         tg.cancel_scope.cancel()
-    assert len(sizes) == 2, sizes  # the 720 KB went as one part, not eleven
-    assert sizes[1] > 720_000
+    assert len(sizes) == 3, sizes  # the 384 KB went as one part, not six
+    assert sizes[2] > 384_000
     assert recorder.lost == 0
+
+
+async def test_a_slow_store_that_works_gets_parts_it_can_store_in_time() -> None:
+    """A part grows only as far as the store's rate stores it well within
+    `stuck_after`: a slow store that works never counts as failing, so nothing is lost."""
+    parts: dict[int, bytes] = {}
+
+    async def slow(index: int, data: bytes) -> None:  # 1 MiB a second
+        await anyio.sleep(0.005 + len(data) / (1 << 20))
+        parts[index] = data
+
+    recorder = Recorder(slow, cols=80, rows=24, env={}, flush_bytes=32 << 10, max_backlog=512 << 10)
+    recorder.stuck_after = 0.15  # a quarter of the ring would take 0.25 s
+    chunk = (b"x" * 99 + b"\n") * 240
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(recorder.run)
+        for _ in range(64):  # 1.5 MB
+            await recorder.room()
+            recorder.output(chunk)
+        tg.cancel_scope.cancel()
+    assert recorder.lost == 0
+    assert output_of(replay(parts)) == (chunk * 64).decode()
+    assert max(len(p) for p in parts.values()) < 64 << 10
 
 
 async def test_a_store_that_hangs_holds_the_program_only_a_moment() -> None:
