@@ -176,9 +176,7 @@ class EmbeddedS3(Service):
 
             # Its own thread and event loop: nanio writes, fsyncs and renames files
             # in its handlers, which would stall every session and request here.
-            def run() -> None:
-                asyncio.run(server.serve(sockets=[sock]))
-
+            run = functools.partial(server.run, sockets=[sock])
             async with anyio.create_task_group() as tg:
                 thread = anyio.CapacityLimiter(1)  # its own, not one of the shared pool's
                 tg.start_soon(functools.partial(anyio.to_thread.run_sync, run, limiter=thread))
@@ -192,4 +190,4 @@ class EmbeddedS3(Service):
                     task_status.started()
                     await stop.wait()
                 finally:
-                    server.should_exit = True  # read by its loop; the thread ends within 2 s
+                    server.should_exit = True  # its loop looks every 0.1 s, then drains (2 s)
