@@ -105,7 +105,7 @@ class Recorder:
         self._unstored_output = 0
         self._failing = False  # the last try failed, or one waited too long
         self._store_started: float | None = None  # when the part being stored went
-        self._rate = 0.0  # bytes a second the last part was stored at
+        self._rates: deque[float] = deque(maxlen=3)  # bytes a second of the last parts
         self._gap = 0  # output bytes left out since the last event kept
         self.parts = 0
         self.bytes = 0
@@ -167,6 +167,7 @@ class Recorder:
             started = waited_from if self._store_started is None else self._store_started
             if anyio.current_time() - started >= self.stuck_after:
                 self._failing = True
+                self._rates.clear()  # stores slowed down: parts start small again
                 return
             with anyio.move_on_after(self.stuck_after - (anyio.current_time() - started)):
                 await self._stored.wait()
@@ -202,10 +203,12 @@ class Recorder:
         waiting for its turn: up to half the ring, the memory a part may hold."""
         if self.behind <= self.flush_bytes or self._failing:
             return self.flush_bytes
-        if self._limiter.statistics().tasks_waiting:
+        if self._limiter.statistics().tasks_waiting or not self._rates:
             return self.flush_bytes
-        affordable = int(self._rate * self.stuck_after / 4)
-        return max(self.flush_bytes, min(affordable, self.ring.capacity // 2))
+        # The slowest of the last parts, with room for the store to slow down 8 times.
+        affordable = int(min(self._rates) * self.stuck_after / 8)
+        # A part runs past its limit by up to one read as JSON (6 x 4 KiB).
+        return max(self.flush_bytes, min(affordable, self.ring.capacity // 2 - 6 * 4096))
 
     def _part(self, final: bool) -> tuple[bytes, int]:
         """The next part from the marks and the ring (about `_part_limit()` at most),
@@ -276,10 +279,11 @@ class Recorder:
             self._store_started = started = anyio.current_time()
             try:
                 await self.store(self.parts, data)
-                self._rate = len(data) / max(anyio.current_time() - started, 1e-6)
+                self._rates.append(len(data) / max(anyio.current_time() - started, 1e-6))
             except Exception:
                 logger.warning("recording part not stored; will retry", exc_info=True)
                 self._failing = True
+                self._rates.clear()
                 return False
             finally:
                 self._store_started = None
