@@ -242,6 +242,7 @@ class Settings:
     embed_max_wait: float = 0.002
     embed_max_inputs: int = 2048
     embed_truncate: bool = True
+    embed_timeout: float = 30.0
     hf_cache: Path = Path("~/.cache/huggingface/hub")
     terminal_shell: str = "/bin/bash"
     ssh_port: int = 2222  # 0: no SSH gateway
@@ -381,6 +382,7 @@ class Settings:
             embed_max_wait=r.parsed("AISS_EMBED_MAX_WAIT", _seconds, "2ms"),
             embed_max_inputs=r.integer("AISS_EMBED_MAX_INPUTS", 2048, 1, 1_000_000),
             embed_truncate=r.parsed("AISS_EMBED_TRUNCATE", parse_bool, "true"),
+            embed_timeout=r.parsed("AISS_EMBED_TIMEOUT", _seconds, "30s"),
             terminal_shell=r.text("AISS_TERMINAL_SHELL", "/bin/bash"),
             ssh_port=r.integer("AISS_SSH_PORT", 2222, 0, 65535),
             terminal_local=(

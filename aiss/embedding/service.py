@@ -6,6 +6,13 @@ the previous batch in another. The runner sorts what is ready by token length
 and cuts a batch by a token budget (padded length x rows) and a row limit; it
 waits a few milliseconds for more work only when the model was idle. Texts
 whose caller went away are skipped; a full queue refuses at once (429).
+
+A text the model cannot take fails its own request alone: invalid Unicode
+before it is queued, what the tokenizer refuses (and, for queries, a text with
+nothing the model reads) when it is tokenized, all as 422 naming the text. A
+batch the model fails fails its texts (503), and the others go on. Every text
+taken is answered or failed, also when the service stops mid-batch, and a
+caller waits at most `Limits.deadline` (504).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from actors import Service
 
-from ..errors import ServiceUnavailable, TooManyRequests, ValidationFailed
+from ..errors import ServiceUnavailable, Timeout, TooManyRequests, ValidationFailed
 from .backends import pool
 
 if TYPE_CHECKING:
@@ -31,7 +38,7 @@ if TYPE_CHECKING:
 
     from anyio.abc import TaskStatus
     from prometheus_client.core import Metric
-    from tokenizers import Tokenizer
+    from tokenizers import Encoding, Tokenizer
 
     from .backends import Backend
     from .model import ModelInfo
@@ -80,6 +87,7 @@ class Limits:
     max_rows: int = 64
     max_wait: float = 0.002
     truncate: bool = True  # False: a text over the model's limit is a 422
+    deadline: float = 30.0  # seconds a caller waits for its vectors
 
 
 def cut(lengths: Sequence[int], limits: Limits) -> int:
@@ -164,6 +172,14 @@ class Embedder(Service):
         """Embed `texts` (with the model's query prefix when `query`), in order."""
         if self.backend is None:
             raise ServiceUnavailable(f"the embedding model {self.name!r} is not loaded")
+        for index, text in enumerate(texts):
+            try:
+                text.encode()
+            except UnicodeEncodeError as exc:  # a lone surrogate: valid JSON, not text
+                raise ValidationFailed(
+                    f"text {index} is not valid Unicode ({exc.reason} at character {exc.start})",
+                    [{"loc": ["input", index]}],
+                ) from None
         if self._queued + len(texts) > self.limits.queue:
             raise TooManyRequests("the embedding queue is full; try again shortly", retry_after=1)
         prefix = self.info.query_prefix if query else ""
@@ -173,12 +189,18 @@ class Embedder(Service):
         self._queued += len(items)
         self._arrived.set()
         try:
-            for item in items:
-                await item.done.wait()
+            with anyio.move_on_after(self.limits.deadline) as waited:
+                for item in items:
+                    await item.done.wait()
         finally:
             for item in items:
                 if not item.done.is_set():
                     item.abandoned = True
+        if waited.cancelled_caught:
+            raise Timeout(
+                f"the embedding model {self.name!r} did not answer within"
+                f" {self.limits.deadline:g} seconds"
+            )
         for index, item in enumerate(items):
             if item.error is not None:
                 if isinstance(item.error, ValidationFailed):
@@ -218,7 +240,7 @@ class Embedder(Service):
                 tg.cancel_scope.cancel()
         finally:
             self.backend = None
-            self._fail_all(ServiceUnavailable(f"the embedding model {self.name!r} stopped"))
+            self._fail_all(self._stopped())
 
     def _fail_all(self, error: Exception) -> None:
         pending = [*self._ready, *self._incoming["query"], *self._incoming["ingest"]]
@@ -233,6 +255,31 @@ class Embedder(Service):
     def _finish(self, item: _Item) -> None:
         self._queued -= 1
         item.done.set()
+
+    def _fail(self, items: Iterable[_Item], error: Exception) -> None:
+        """Those of `items` not answered yet: failed with `error`."""
+        for item in items:
+            if not item.done.is_set():
+                item.error = error
+                self._finish(item)
+
+    def _stopped(self) -> ServiceUnavailable:
+        return ServiceUnavailable(f"the embedding model {self.name!r} stopped")
+
+    def _encode(self, tokenizer: Tokenizer, taken: list[_Item]) -> list[Encoding | None]:
+        """The encodings of `taken`; one at a time if the batch is refused, so a text
+        the tokenizer refuses (None) costs only its own request."""
+        try:
+            return list(tokenizer.encode_batch([item.text for item in taken]))
+        except Exception:
+            encodings: list[Encoding | None] = []
+            for item in taken:
+                try:
+                    encodings.append(tokenizer.encode(item.text))
+                except Exception as exc:
+                    item.error = ValidationFailed(f"the model's tokenizer refused a text: {exc}")
+                    encodings.append(None)
+            return encodings
 
     async def _tokenize_loop(self) -> None:
         assert self._tokenizer is not None
@@ -252,14 +299,25 @@ class Embedder(Service):
                         taken.append(item)
             if not taken:
                 continue
-            encodings = await anyio.to_thread.run_sync(
-                tokenizer.encode_batch, [item.text for item in taken]
-            )
+            try:
+                encodings = await anyio.to_thread.run_sync(self._encode, tokenizer, taken)
+            except BaseException:  # stopped, or a fault: none of these is left waiting
+                self._fail(taken, self._stopped())
+                raise
             for item, encoding in zip(taken, encodings, strict=True):
+                if encoding is None:
+                    self._finish(item)  # with the tokenizer's refusal
+                    continue
                 item.ids = list(encoding.ids)
                 if encoding.overflowing and not self.limits.truncate:
                     item.error = ValidationFailed(
                         f"a text is longer than the model's {self.info.max_tokens} tokens"
+                    )
+                    self._finish(item)
+                    continue
+                if item.lane == "query" and all(encoding.special_tokens_mask):
+                    item.error = ValidationFailed(
+                        "a text holds nothing the model reads (only spaces or control characters)"
                     )
                     self._finish(item)
                     continue
@@ -295,6 +353,17 @@ class Embedder(Service):
                 await self._run(batch)
 
     async def _run(self, batch: list[_Item]) -> None:
+        try:
+            await self._infer_batch(batch)
+        except Exception as exc:  # this batch fails; the next ones go on
+            logger.exception("embedding batch failed", extra={"model": self.name})
+            failed = ServiceUnavailable(f"the embedding model failed: {type(exc).__name__}")
+            self._fail(batch, failed)
+        except BaseException:  # stopped mid-batch: its callers are told, not left waiting
+            self._fail(batch, self._stopped())
+            raise
+
+    async def _infer_batch(self, batch: list[_Item]) -> None:
         assert self.backend is not None
         backend, info = self.backend, self.info
         longest = max(len(item.ids or ()) for item in batch)
@@ -312,14 +381,7 @@ class Embedder(Service):
             return pool(backend.run(ids, mask), mask, info)
 
         started = time.perf_counter()
-        try:
-            vectors = await anyio.to_thread.run_sync(infer)
-        except Exception as exc:
-            logger.exception("embedding batch failed", extra={"model": self.name})
-            for item in batch:
-                item.error = ServiceUnavailable(f"the embedding model failed: {type(exc).__name__}")
-                self._finish(item)
-            return
+        vectors = await anyio.to_thread.run_sync(infer)
         self._infer.labels(self.name).observe(time.perf_counter() - started)
         self._rows.labels(self.name).observe(len(batch))
         self._tokens.labels(self.name).inc(int(mask.sum()))

@@ -72,6 +72,7 @@ def build_embeddings(settings: Settings) -> Embeddings:
         max_rows=settings.embed_max_batch,
         max_wait=settings.embed_max_wait,
         truncate=settings.embed_truncate,
+        deadline=settings.embed_timeout,
     )
     threads = settings.embedding_threads or os.cpu_count() or 1
 

@@ -17,7 +17,7 @@ from tokenizers import Tokenizer
 from actors import Supervisor, running
 from aiss.embedding.model import describe
 from aiss.embedding.service import Embedder, Limits, cut
-from aiss.errors import TooManyRequests, ValidationFailed
+from aiss.errors import ServiceUnavailable, Timeout, TooManyRequests, ValidationFailed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -138,6 +138,130 @@ async def test_query_prefix_is_added_only_to_queries(tmp_path: Path) -> None:
         plain = await service.embed(["cats"])
         asked = await service.embed(["cats"], query=True)
     assert asked.tokens > plain.tokens
+
+
+class Exploding(Recorder):
+    """Fails every batch that holds the token `poison`; marks when a batch starts."""
+
+    def __init__(self, poison: int, delay: float = 0.0) -> None:
+        super().__init__(delay)
+        self.poison = poison
+        self.started = 0
+
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        self.started += 1
+        if (input_ids == self.poison).any():
+            raise RuntimeError("the model fell over")
+        return super().run(input_ids, attention_mask)
+
+
+class Fussy:
+    """A real tokenizer that refuses any text holding "refuse me"."""
+
+    def __init__(self, real: Tokenizer) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    def encode(self, text: str) -> object:
+        if "refuse me" in text:
+            raise ValueError("not this one")
+        return self.real.encode(text)
+
+    def encode_batch(self, texts: list[str]) -> object:
+        for text in texts:
+            self.encode(text)
+        return self.real.encode_batch(texts)
+
+
+async def innocents(service: Embedder, n: int = 12) -> list[int]:
+    """`n` callers at once, each with one ordinary text: how many vectors came back."""
+    got: list[int] = []
+
+    async def one(i: int) -> None:
+        got.append(len((await service.embed([f"an ordinary question {i}"])).vectors))
+
+    async with anyio.create_task_group() as tg:
+        for i in range(n):
+            tg.start_soon(one, i)
+    return got
+
+
+async def test_a_lone_surrogate_is_refused_before_the_queue(tmp_path: Path) -> None:
+    backend = Recorder()
+    service = embedder(tmp_path, backend)
+    async with running(Supervisor("root", [service])):
+        with pytest.raises(ValidationFailed) as caught:
+            await service.embed(["fine", "bad \ud800 text"])
+        assert caught.value.details == [{"loc": ["input", 1]}]
+        assert "not valid Unicode" in caught.value.message
+        assert service._queued == 0 and not backend.batches  # never queued
+        assert await innocents(service) == [1] * 12
+
+
+async def test_a_text_the_tokenizer_refuses_fails_only_its_request(tmp_path: Path) -> None:
+    backend = Recorder(delay=0.01)
+    info = describe("all-MiniLM-L6-v2", tmp_path)
+
+    def load() -> tuple[Recorder, Tokenizer]:
+        real = Tokenizer.from_file(str(info.directory / "tokenizer.json"))
+        return backend, Fussy(real)  # type: ignore[return-value]
+
+    service = Embedder("test", info, load, Limits(max_wait=0.01))
+    async with running(Supervisor("root", [service])):
+        refused: list[ValidationFailed] = []
+
+        async def hostile() -> None:
+            with pytest.raises(ValidationFailed) as caught:
+                await service.embed(["ok", "please refuse me"])
+            refused.append(caught.value)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(hostile)
+            got = await innocents(service)  # tokenized in the same batch as the hostile one
+        assert got == [1] * 12
+        assert refused[0].details == [{"loc": ["input", 1]}]
+        assert "tokenizer refused" in refused[0].message
+        assert service._queued == 0
+
+
+async def test_a_batch_the_model_fails_fails_only_its_callers(tmp_path: Path) -> None:
+    info = describe("all-MiniLM-L6-v2", tmp_path)
+    poison = Tokenizer.from_file(str(info.directory / "tokenizer.json")).token_to_id("volcano")
+    assert poison is not None
+    backend = Exploding(poison)
+    service = embedder(tmp_path, backend, max_rows=1, max_wait=0)
+    async with running(Supervisor("root", [service])):
+        with pytest.raises(ServiceUnavailable, match="the embedding model failed"):
+            await service.embed(["volcano"])
+        assert await innocents(service) == [1] * 12
+        assert service.backend is backend  # the same service, not restarted
+
+
+async def test_a_caller_waits_at_most_the_deadline(tmp_path: Path) -> None:
+    backend = Recorder(delay=1.0)
+    service = embedder(tmp_path, backend, deadline=0.2, max_wait=0)
+    async with running(Supervisor("root", [service])):
+        started = time.perf_counter()
+        with pytest.raises(Timeout, match=r"did not answer within 0\.2 seconds"):
+            await service.embed(["slow"])
+        assert time.perf_counter() - started < 0.9
+        backend.delay = 0.0
+        service.limits = dataclasses.replace(service.limits, deadline=5.0)
+        with anyio.fail_after(5):
+            assert len((await service.embed(["next"])).vectors) == 1
+
+
+async def test_a_query_with_nothing_to_read_is_refused_but_a_chunk_is_kept(
+    tmp_path: Path,
+) -> None:
+    service = embedder(tmp_path, Recorder())
+    async with running(Supervisor("root", [service])):
+        with pytest.raises(ValidationFailed) as caught:
+            await service.embed(["a question", "\x00\x01\x1b \t\x7f"], lane="query")
+        assert caught.value.details == [{"loc": ["input", 1]}]
+        assert len((await service.embed(["\x00\x01"], lane="ingest")).vectors) == 1
 
 
 @given(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import TYPE_CHECKING
 
+import anyio
 import numpy as np
 import pytest
 
@@ -92,3 +94,47 @@ async def test_embedding_metrics_are_exported(api: Api) -> None:
         "aiss_embedding_inference_seconds_count",
     ):
         assert name in metrics
+
+
+def restarts(metrics: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("aiss_actor_restarts_total{")
+    )
+
+
+async def test_hostile_texts_are_refused_beside_innocent_callers(api: Api) -> None:
+    """Each hostile request gets its own answer; twelve callers at the same time get
+    their vectors, and no actor restarts."""
+    token = await api.token()
+    before = restarts((await api.http.get("/metrics")).text)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    hostile = {
+        "lone surrogate": (b'{"input": ["fine", "bad \\ud800"]}', 422),
+        "control characters only": (json.dumps({"input": "\x00\x01\x1b\x7f \t"}).encode(), 422),
+        # Within the limits: cut at the model's length, or 1,000 texts in one go.
+        "100,000 characters": (json.dumps({"input": "word " * 20_000}).encode(), 200),
+        "1,000 texts": (json.dumps({"input": [f"text {i}" for i in range(1000)]}).encode(), 200),
+    }
+    answers: dict[str, int] = {}
+
+    async def send(name: str, body: bytes) -> None:
+        response = await api.http.post("/v1/embeddings", content=body, headers=headers)
+        answers[name] = response.status_code
+        if response.status_code == 422:
+            assert response.json()["details"][0]["loc"][0] == "input", response.text
+
+    async def innocent(i: int) -> None:
+        response = await api.call("POST", "/embeddings", token, json={"input": f"question {i}"})
+        answers[f"innocent {i}"] = response.status_code
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            for name, (body, _) in hostile.items():
+                tg.start_soon(send, name, body)
+            for i in range(12):
+                tg.start_soon(innocent, i)
+    assert {name: answers[name] for name in hostile} == {n: s for n, (_, s) in hostile.items()}
+    assert all(answers[f"innocent {i}"] == 200 for i in range(12)), answers
+    assert restarts((await api.http.get("/metrics")).text) == before
