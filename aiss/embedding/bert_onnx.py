@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 OPSET = 17
+ARCHITECTURES = ("bert",)  # the graph below; RoBERTa and XLM-R differ (positions, no types)
+
+
+class UnsupportedModel(ValueError):
+    pass
 
 
 class _Graph:
@@ -65,6 +70,12 @@ def build(
     config: dict[str, Any], weights: dict[str, np.ndarray], *, fp16: bool = False
 ) -> onnx.ModelProto:
     """The ONNX model of a BERT encoder described by its HF `config` and `weights`."""
+    kind = config.get("model_type")
+    if kind not in ARCHITECTURES:
+        raise UnsupportedModel(
+            f"model_type {kind!r} is not a BERT encoder: its graph is not built here;"
+            " export it to ONNX with optimum (pip install 'aiss[export]')"
+        )
     prefix = "bert." if "bert.embeddings.word_embeddings.weight" in weights else ""
 
     def w(name: str) -> np.ndarray:

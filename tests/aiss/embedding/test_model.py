@@ -91,3 +91,17 @@ def test_models_export_and_list_on_the_command_line(tmp_path: Path) -> None:
     assert "all-MiniLM-L6-v2\tmodel.fp16.onnx" in listed.stdout
     missing = aiss("export", "no/such-model")
     assert missing.returncode == 1 and "not in the Hugging Face cache" in missing.stderr
+
+
+def test_weights_of_another_architecture_get_a_clear_error_not_a_graph(tmp_path: Path) -> None:
+    """RoBERTa's weights fit the BERT graph's shapes but mean something else there."""
+    from safetensors.numpy import load_file
+
+    from aiss.embedding.bert_onnx import UnsupportedModel, build
+
+    info = describe(str(bundled(tmp_path)), tmp_path)
+    weights = load_file(str(info.directory / "model.safetensors"))
+    assert build(info.config, weights).graph.node  # BERT: built
+    for kind in ("roberta", "xlm-roberta", None):
+        with pytest.raises(UnsupportedModel, match="is not a BERT encoder"):
+            build({**info.config, "model_type": kind}, weights)
