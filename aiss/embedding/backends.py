@@ -104,6 +104,8 @@ class TorchBackend:
     def __init__(self, info: ModelInfo, *, fp16: bool, random_weights: bool = False) -> None:
         if importlib.util.find_spec("torch") is None:
             raise BackendUnavailable("the torch backend needs torch with CUDA installed")
+        if importlib.util.find_spec("transformers") is None:
+            raise BackendUnavailable("the torch backend needs pip install 'aiss[torch]'")
         import torch
         from transformers import AutoConfig, AutoModel
 
@@ -147,14 +149,15 @@ def choose(
     threads: int,
     int8: bool = False,
 ) -> Backend:
-    """`auto`: torch when asked for a GPU and torch with CUDA is there, else ONNX Runtime."""
+    """`auto`: torch when asked for a GPU and torch with CUDA (and transformers) is there,
+    else ONNX Runtime."""
     if choice == "torch" or (choice == "auto" and gpu and _torch_cuda()):
         return TorchBackend(info, fp16=fp16)
     return OnnxBackend(info, cache, gpu=gpu, fp16=fp16, threads=threads, int8=int8)
 
 
 def _torch_cuda() -> bool:
-    if importlib.util.find_spec("torch") is None:
+    if not all(importlib.util.find_spec(name) for name in ("torch", "transformers")):
         return False
     import torch
 
