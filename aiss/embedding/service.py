@@ -90,6 +90,18 @@ class Limits:
     deadline: float = 30.0  # seconds a caller waits for its vectors
 
 
+def check_texts(texts: Sequence[str]) -> None:
+    """Refuse invalid Unicode (a lone surrogate: valid JSON, not text), naming the text."""
+    for index, text in enumerate(texts):
+        try:
+            text.encode()
+        except UnicodeEncodeError as exc:
+            raise ValidationFailed(
+                f"text {index} is not valid Unicode ({exc.reason} at character {exc.start})",
+                [{"loc": ["input", index]}],
+            ) from None
+
+
 def cut(lengths: Sequence[int], limits: Limits) -> int:
     """How many of these length-sorted texts make the next batch.
 
@@ -172,14 +184,7 @@ class Embedder(Service):
         """Embed `texts` (with the model's query prefix when `query`), in order."""
         if self.backend is None:
             raise ServiceUnavailable(f"the embedding model {self.name!r} is not loaded")
-        for index, text in enumerate(texts):
-            try:
-                text.encode()
-            except UnicodeEncodeError as exc:  # a lone surrogate: valid JSON, not text
-                raise ValidationFailed(
-                    f"text {index} is not valid Unicode ({exc.reason} at character {exc.start})",
-                    [{"loc": ["input", index]}],
-                ) from None
+        check_texts(texts)
         if self._queued + len(texts) > self.limits.queue:
             raise TooManyRequests("the embedding queue is full; try again shortly", retry_after=1)
         prefix = self.info.query_prefix if query else ""
@@ -268,15 +273,17 @@ class Embedder(Service):
 
     def _encode(self, tokenizer: Tokenizer, taken: list[_Item]) -> list[Encoding | None]:
         """The encodings of `taken`; one at a time if the batch is refused, so a text
-        the tokenizer refuses (None) costs only its own request."""
+        the tokenizer refuses (None) costs only its own request. In a worker thread,
+        where no cancellation arrives: BaseException too, as the tokenizer's Rust
+        panics are PanicException, a BaseException."""
         try:
             return list(tokenizer.encode_batch([item.text for item in taken]))
-        except Exception:
+        except BaseException:
             encodings: list[Encoding | None] = []
             for item in taken:
                 try:
                     encodings.append(tokenizer.encode(item.text))
-                except Exception as exc:
+                except BaseException as exc:
                     item.error = ValidationFailed(f"the model's tokenizer refused a text: {exc}")
                     encodings.append(None)
             return encodings
@@ -317,7 +324,8 @@ class Embedder(Service):
                     continue
                 if item.lane == "query" and all(encoding.special_tokens_mask):
                     item.error = ValidationFailed(
-                        "a text holds nothing the model reads (only spaces or control characters)"
+                        "a text holds nothing the model reads (only spaces, control or format"
+                        " characters)"
                     )
                     self._finish(item)
                     continue

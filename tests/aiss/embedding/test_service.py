@@ -155,21 +155,28 @@ class Exploding(Recorder):
         return super().run(input_ids, attention_mask)
 
 
-class Fussy:
-    """A real tokenizer that refuses any text holding "refuse me"."""
+class Panic(BaseException):
+    """As the tokenizer's Rust panics arrive: PanicException is a BaseException."""
 
-    def __init__(self, real: Tokenizer) -> None:
+
+class Fussy:
+    """A real tokenizer that refuses any text holding "refuse me", with `error`."""
+
+    def __init__(self, real: Tokenizer, error: type[BaseException]) -> None:
         self.real = real
+        self.error = error
+        self.batches = 0
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.real, name)
 
     def encode(self, text: str) -> object:
         if "refuse me" in text:
-            raise ValueError("not this one")
+            raise self.error("not this one")
         return self.real.encode(text)
 
     def encode_batch(self, texts: list[str]) -> object:
+        self.batches += 1
         for text in texts:
             self.encode(text)
         return self.real.encode_batch(texts)
@@ -200,13 +207,16 @@ async def test_a_lone_surrogate_is_refused_before_the_queue(tmp_path: Path) -> N
         assert await innocents(service) == [1] * 12
 
 
-async def test_a_text_the_tokenizer_refuses_fails_only_its_request(tmp_path: Path) -> None:
+@pytest.mark.parametrize("error", [ValueError, Panic])
+async def test_a_text_the_tokenizer_refuses_fails_only_its_request(
+    tmp_path: Path, error: type[BaseException]
+) -> None:
     backend = Recorder(delay=0.01)
     info = describe("all-MiniLM-L6-v2", tmp_path)
+    fussy = Fussy(Tokenizer.from_file(str(info.directory / "tokenizer.json")), error)
 
     def load() -> tuple[Recorder, Tokenizer]:
-        real = Tokenizer.from_file(str(info.directory / "tokenizer.json"))
-        return backend, Fussy(real)  # type: ignore[return-value]
+        return backend, fussy  # type: ignore[return-value]
 
     service = Embedder("test", info, load, Limits(max_wait=0.01))
     async with running(Supervisor("root", [service])):
@@ -224,6 +234,7 @@ async def test_a_text_the_tokenizer_refuses_fails_only_its_request(tmp_path: Pat
         assert refused[0].details == [{"loc": ["input", 1]}]
         assert "tokenizer refused" in refused[0].message
         assert service._queued == 0
+        assert service.backend is backend  # the same service, not restarted
 
 
 async def test_a_batch_the_model_fails_fails_only_its_callers(tmp_path: Path) -> None:
