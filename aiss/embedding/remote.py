@@ -10,8 +10,8 @@ import httpx
 import numpy as np
 from tokenizers import Tokenizer
 
-from ..errors import ServiceUnavailable, TooManyRequests, ValidationFailed
-from .service import Embedded
+from ..errors import ServiceUnavailable, Timeout, TooManyRequests, ValidationFailed
+from .service import Embedded, check_texts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,6 +59,7 @@ class RemoteEmbedder:
     async def embed(
         self, texts: Sequence[str], *, lane: Lane = "query", query: bool = False
     ) -> Embedded:
+        check_texts(texts)  # before encoding the body, as the role itself would
         body = {"model": self.name, "texts": list(texts), "lane": lane, "query": query}
         try:
             response = await self.client.post(
@@ -72,8 +73,16 @@ class RemoteEmbedder:
             ) from None
         if response.status_code == 429:
             raise TooManyRequests("the embedding queue is full; try again shortly", retry_after=1)
-        if response.status_code == 422:
-            raise ValidationFailed(response.json().get("message", "a text cannot be embedded"))
+        if response.status_code in (422, 504):
+            try:
+                said = response.json()
+            except ValueError:
+                said = {}
+            answered = f"the embedding role answered {response.status_code}"
+            message = str(said.get("message", answered))
+            if response.status_code == 504:
+                raise Timeout(message)
+            raise ValidationFailed(message, said.get("details"))
         if not response.is_success:
             raise ServiceUnavailable(f"the embedding role answered {response.status_code}")
         answer = response.json()
