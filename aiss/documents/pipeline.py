@@ -20,7 +20,7 @@ import anyio.to_thread
 
 from actors import Service
 
-from ..errors import AissError, ServiceUnavailable, TooManyRequests
+from ..errors import AissError, ServiceUnavailable, Timeout, TooManyRequests
 from ..storage.jobs import LeaseLost
 from ..storage.models import ChunkRecord, StoredDocument
 from ..storage.vectors import Point, VectorFilter, collection_name
@@ -357,7 +357,7 @@ class IngestWorkers(Service):
         except Permanent as exc:
             await self.ingestion.fail(document_id, str(exc))
             await jobs.complete(current)
-        except (ServiceUnavailable, TooManyRequests, OSError) as exc:
+        except (ServiceUnavailable, Timeout, TooManyRequests, OSError) as exc:
             state = await jobs.fail(current, f"{type(exc).__name__}: {exc}")
             if state == "dead":
                 await self.ingestion.fail(document_id, "ingestion kept failing; gave up")

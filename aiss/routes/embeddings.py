@@ -81,7 +81,7 @@ def embeddings(request: Request) -> Embeddings:
 @endpoint(
     body=EmbeddingRequest,
     responses={200: EmbeddingResponse},
-    errors=[404, 429, 503],
+    errors=[404, 429, 503, 504],
     auth="user",
     tags=["embeddings"],
 )
@@ -138,7 +138,7 @@ async def models(request: Request, principal: Principal) -> ModelList:
 @endpoint(
     body=InternalEmbedRequest,
     responses={200: InternalEmbedResponse},
-    errors=[401, 404, 429, 503],
+    errors=[401, 404, 429, 503, 504],
     tags=["internal"],
 )
 async def internal_embed(request: Request, body: InternalEmbedRequest) -> InternalEmbedResponse:
