@@ -12,12 +12,12 @@ beside the ring but the part on its way, and nothing per read but a time mark
 (about `flush_bytes` as stored) is written once that much output waits, or
 `flush_seconds` after the last one; while more waits, and the store is fast
 enough, a part takes more (up to half the ring), as a store's cost is mostly per
-part. A session whose unstored output would be overwritten by its
-next read waits for the part on its way (`room`), so a recording stays whole while
-storage keeps up. While the store fails, or a part has waited `stuck_after`
-seconds, the program goes on and output that fell off the ring unstored is left
-out: the recording carries a marker, `[seconds, "m", "N bytes of output not
-recorded"]`, and `lost` counts those bytes.
+part. A session whose unstored output would be overwritten by its next read
+waits for the part on its way (`room`), so a recording stays whole while storage
+keeps up. While the store fails, or a part has waited `stuck_after` seconds, the
+program goes on and output that fell off the ring unstored is left out: the
+recording carries a marker, `[seconds, "m", "N bytes of output not recorded"]`,
+and `lost` counts those bytes.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ RETRY_FIRST, RETRY_LAST = 1.0, 30.0  # seconds between tries while storage fails
 GRAIN = 0.01  # seconds: output read within one grain is one event
 FINAL_WAIT = 10.0  # seconds the last part may take once the session ends
 HEADROOM = 64 * 1024  # what one read may add to the ring
+AS_JSON = 6  # the most bytes a byte of output takes in a recording
+LEAST_READ = 4096  # read back from the ring at least this much a line
 MAX_MARKS = 1024  # held while storage is down: past this, the oldest merge
 MAX_TEXT = 64 * 1024  # typed text held while storage is down: past this, left out
 
@@ -201,14 +203,14 @@ class Recorder:
         """`flush_bytes`; more while output waits and the store takes parts at a rate
         that stores the larger one well within `stuck_after`, with no other session
         waiting for its turn: up to half the ring, the memory a part may hold."""
-        if self.behind <= self.flush_bytes or self._failing:
-            return self.flush_bytes
-        if self._limiter.statistics().tasks_waiting or not self._rates:
+        waiting = self._limiter.statistics().tasks_waiting
+        if self.behind <= self.flush_bytes or self._failing or waiting or not self._rates:
             return self.flush_bytes
         # The slowest of the last parts, with room for the store to slow down 8 times.
         affordable = int(min(self._rates) * self.stuck_after / 8)
-        # A part runs past its limit by up to one read as JSON (6 x 4 KiB).
-        return max(self.flush_bytes, min(affordable, self.ring.capacity // 2 - 6 * 4096))
+        # A part runs past its limit by up to one read, as JSON.
+        cap = self.ring.capacity // 2 - AS_JSON * LEAST_READ
+        return max(self.flush_bytes, min(affordable, cap))
 
     def _part(self, final: bool) -> tuple[bytes, int]:
         """The next part from the marks and the ring (about `_part_limit()` at most),
@@ -230,8 +232,8 @@ class Recorder:
                 self._lost += begin - start
             data = b""
             if begin < stop:
-                # As JSON a byte takes up to 6: the part stays near `limit` stored.
-                room = max(4096, (limit - encoded) // 6)
+                # The part stays near `limit` stored, however the output encodes.
+                room = max(LEAST_READ, (limit - encoded) // AS_JSON)
                 data = self.ring.read(begin, min(stop - begin, room))[1]
             if data:
                 if self._gap:

@@ -252,10 +252,8 @@ class Embedder(Service):
         self._ready.clear()
         for lane in LANES:
             self._incoming[lane].clear()
-        self._queued = 0
-        for item in pending:
-            item.error = error
-            item.done.set()
+        self._fail(pending, error)
+        self._queued = 0  # texts in flight were failed by their own tasks already
 
     def _finish(self, item: _Item) -> None:
         self._queued -= 1
