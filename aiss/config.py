@@ -178,6 +178,16 @@ def _seconds(text: str) -> float:
     return parse_duration(text).total_seconds()
 
 
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0.01 <= share <= 0.99:
+        raise ValueError("a share between 0.01 and 0.99")
+    return share
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     environment: str = "development"
@@ -243,6 +253,8 @@ class Settings:
     embed_max_inputs: int = 2048
     embed_truncate: bool = True
     embed_timeout: float = 30.0
+    embed_ingest_share: float = 0.25
+    embed_slice: float = 0.02
     hf_cache: Path = Path("~/.cache/huggingface/hub")
     terminal_shell: str = "/bin/bash"
     ssh_port: int = 2222  # 0: no SSH gateway
@@ -383,6 +395,8 @@ class Settings:
             embed_max_inputs=r.integer("AISS_EMBED_MAX_INPUTS", 2048, 1, 1_000_000),
             embed_truncate=r.parsed("AISS_EMBED_TRUNCATE", parse_bool, "true"),
             embed_timeout=r.parsed("AISS_EMBED_TIMEOUT", _seconds, "30s"),
+            embed_ingest_share=r.parsed("AISS_EMBED_INGEST_SHARE", _share, "0.25"),
+            embed_slice=r.parsed("AISS_EMBED_SLICE", _seconds, "20ms"),
             terminal_shell=r.text("AISS_TERMINAL_SHELL", "/bin/bash"),
             ssh_port=r.integer("AISS_SSH_PORT", 2222, 0, 65535),
             terminal_local=(

@@ -28,7 +28,9 @@ from tokenizers import Tokenizer
 from actors import Supervisor, running
 from aiss.embedding.backends import OnnxBackend, TorchBackend, pool
 from aiss.embedding.model import describe
-from aiss.embedding.service import Embedder, Limits, cut
+from aiss.embedding.schedule import Limits, cut
+from aiss.embedding.service import Embedder
+from aiss.embedding.worker import Load, ModelWorker
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -86,15 +88,16 @@ def measure(label: str, seqs: int, tokens: int, seconds: float) -> dict[str, Any
 
 
 async def service_rate(
-    info: ModelInfo,
-    backend: Backend,
+    load: Load,
     tokenizer: Tokenizer,
     texts: list[str],
     limits: Limits,
     clients: int,
     per_request: int = 1,
 ) -> dict[str, Any]:
-    service = Embedder("bench", info, lambda: (backend, tokenizer), limits)
+    """The service as `aiss serve` runs it: the model in its worker process."""
+    worker = ModelWorker("bench.model", load)
+    service = Embedder("bench", load.info, lambda: tokenizer, worker, limits)
     total = 0
 
     async def client(part: list[str]) -> None:
@@ -103,7 +106,7 @@ async def service_rate(
             embedded = await service.embed(part[i : i + per_request])
             total += embedded.tokens
 
-    async with running(Supervisor("root", [service])):
+    async with running(Supervisor("root", [worker, service])):
         await service.embed(texts[:8])  # warm up
         started = time.perf_counter()
         async with anyio.create_task_group() as tg:
@@ -153,7 +156,8 @@ def cpu(args: argparse.Namespace, data: Path) -> None:
         tokens,
         time.perf_counter() - started,
     )
-    b = anyio.run(service_rate, info, backend, tokenizer, texts, limits, args.clients)
+    load = Load("onnx", info, data / "models", False, False, args.threads, False)
+    b = anyio.run(service_rate, load, tokenizer, texts, limits, args.clients)
     naive = [seqs[i : i + args.naive_rows] for i in range(0, len(seqs), args.naive_rows)]
     started = time.perf_counter()
     tokens = run_batches(backend, info, naive)
@@ -201,8 +205,9 @@ def gpu(args: argparse.Namespace, data: Path) -> None:
     a = measure(
         "(a) raw batched forward, 256 x 128", len(seqs), tokens, time.perf_counter() - started
     )
+    load = Load("torch", info, data / "models", True, True, 1, False, random_weights=True)
     services = [
-        anyio.run(service_rate, info, backend, tokenizer, texts, limits, clients, per_request)
+        anyio.run(service_rate, load, tokenizer, texts, limits, clients, per_request)
         for clients, per_request in ((256, 1), (1024, 1), (16, 64))
     ]
     one = [seqs[i : i + 1] for i in range(min(512, len(seqs)))]

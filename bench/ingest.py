@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import sys
 import tempfile
@@ -24,6 +25,7 @@ import anyio
 from aiss.app import create_app
 from aiss.config import Settings
 from aiss.documents.library import Upload
+from aiss.embedding.backends import OnnxBackend
 from aiss.storage.models import ChunkRecord, StoredDocument
 from aiss.users.views import Principal
 
@@ -75,9 +77,12 @@ async def bench(documents: int, pages: int, data: Path) -> None:
         embedder = state.embeddings.roles["personal"]
         tokenizer = embedder.tokenizer
         seqs = [list(e.ids) for e in tokenizer.encode_batch([c.text for c in chunks])]
-        backend = embedder.backend
+        # The same model and threads as the service's worker, here in this process.
+        threads = settings.embedding_threads or os.cpu_count() or 1
+        info = embedder.info
+        backend = OnnxBackend(info, data / "models", gpu=False, fp16=False, threads=threads)
         raw_started = time.perf_counter()
-        run_batches(backend, embedder.info, sorted_batches(seqs, embedder.limits))
+        run_batches(backend, info, sorted_batches(seqs, embedder.limits))
         raw = time.perf_counter() - raw_started
 
     total_pages = documents * pages

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from ..auth.tokens import TokenService
     from .model import ModelInfo
-    from .service import Lane
+    from .schedule import Lane
 
 EMBED_PATH = "/internal/v1/embed"
 

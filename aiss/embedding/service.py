@@ -1,11 +1,12 @@
 """The embedding service of one model: two lanes, a tokenizer stage and a batching runner.
 
-Texts wait in a bounded queue with two lanes; queries go before ingestion. A
-tokenizer task encodes what arrived in a worker thread while the model runs
-the previous batch in another. The runner sorts what is ready by token length
-and cuts a batch by a token budget (padded length x rows) and a row limit; it
-waits a few milliseconds for more work only when the model was idle. Texts
-whose caller went away are skipped; a full queue refuses at once (429).
+Texts wait in a bounded queue with two lanes. A tokenizer task encodes what
+arrived in a worker thread while the model (in its worker process, see
+`worker`) runs the previous batch. The runner takes the next batch from the
+`Schedule`: queries first, ingestion in short slices and with its share, texts
+of similar length together, none waiting past its age; it waits a few
+milliseconds for more work only when the model was idle. Texts whose caller
+went away are skipped; a full queue refuses at once (429).
 
 A text the model cannot take fails its own request alone: invalid Unicode
 before it is queued, what the tokenizer refuses (and, for queries, a text with
@@ -20,8 +21,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 import anyio.to_thread
@@ -31,7 +32,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from actors import Service
 
 from ..errors import ServiceUnavailable, Timeout, TooManyRequests, ValidationFailed
-from .backends import pool
+from .schedule import LANES, Lane, Limits, Schedule
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -40,12 +41,20 @@ if TYPE_CHECKING:
     from prometheus_client.core import Metric
     from tokenizers import Encoding, Tokenizer
 
-    from .backends import Backend
     from .model import ModelInfo
+    from .worker import Model
 
-Lane = Literal["query", "ingest"]
-LANES: tuple[Lane, ...] = ("query", "ingest")
 logger = logging.getLogger("aiss.embedding")
+
+
+class _Call:
+    """The texts of one `embed()`: done when all are answered, or when one fails."""
+
+    __slots__ = ("done", "left")
+
+    def __init__(self, texts: int) -> None:
+        self.done = anyio.Event()
+        self.left = texts
 
 
 @dataclass(eq=False)
@@ -53,11 +62,19 @@ class _Item:
     text: str
     lane: Lane
     enqueued: float
-    done: anyio.Event = field(default_factory=anyio.Event)
+    call: _Call
     ids: list[int] | None = None
     vector: np.ndarray | None = None
     error: Exception | None = None
-    abandoned: bool = False
+    answered: bool = False
+
+    @property
+    def tokens(self) -> int:
+        return len(self.ids or ())
+
+    @property
+    def abandoned(self) -> bool:
+        return self.call.done.is_set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +97,6 @@ class TextEmbedder(Protocol):
     ) -> Embedded: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
-    queue: int = 4096  # texts waiting, both lanes together
-    token_budget: int = 8192  # padded length x rows of one batch
-    max_rows: int = 64
-    max_wait: float = 0.002
-    truncate: bool = True  # False: a text over the model's limit is a 422
-    deadline: float = 30.0  # seconds a caller waits for its vectors
-
-
 def check_texts(texts: Sequence[str]) -> None:
     """Refuse invalid Unicode (a lone surrogate: valid JSON, not text), naming the text."""
     for index, text in enumerate(texts):
@@ -102,44 +109,24 @@ def check_texts(texts: Sequence[str]) -> None:
             ) from None
 
 
-def cut(lengths: Sequence[int], limits: Limits) -> int:
-    """How many of these length-sorted texts make the next batch.
-
-    Rows are added while the padded size (rows x longest) stays within the
-    token budget and the row limit, and while padding stays modest: a text
-    more than twice as long as the batch's first (plus a little) starts the
-    next batch, since padding is compute thrown away.
-    """
-    if not lengths:
-        return 0
-    first = lengths[0]
-    count = 1
-    for length in lengths[1:]:
-        rows = count + 1
-        if rows > limits.max_rows or rows * length > limits.token_budget:
-            break
-        if length > 2 * first + 8:
-            break
-        count = rows
-    return count
-
-
 class Embedder(Service):
     def __init__(
         self,
         name: str,
         info: ModelInfo,
-        load: Callable[[], tuple[Backend, Tokenizer]],
-        limits: Limits = Limits(),
+        load_tokenizer: Callable[[], Tokenizer],
+        model: Model,
+        limits: Limits | None = None,
     ) -> None:
         super().__init__(name)
         self.info = info
-        self.limits = limits
-        self._load = load
-        self.backend: Backend | None = None
+        self.limits = limits = limits or Limits()
+        self.model = model
+        self._load_tokenizer = load_tokenizer
         self._tokenizer: Tokenizer | None = None
         self._incoming: dict[Lane, deque[_Item]] = {lane: deque() for lane in LANES}
-        self._ready: list[_Item] = []
+        self._ready: Schedule[_Item] = Schedule(limits)
+        self._running: list[_Item] = []
         self._queued = 0
         self._arrived = anyio.Event()
         self._tokenized = anyio.Event()
@@ -160,12 +147,15 @@ class Embedder(Service):
             "aiss_embedding_padded_tokens", "Tokens run, padding included", ["model"], registry=None
         )
         self._wait = Histogram(
-            "aiss_embedding_queue_wait_seconds", "From arrival to batch", ["model"], registry=None
+            "aiss_embedding_queue_wait_seconds",
+            "From arrival to batch",
+            ["model", "lane"],
+            registry=None,
         )
         self._infer = Histogram(
             "aiss_embedding_inference_seconds",
             "One batch through the model",
-            ["model"],
+            ["model", "lane"],
             registry=None,
         )
 
@@ -182,25 +172,25 @@ class Embedder(Service):
         self, texts: Sequence[str], *, lane: Lane = "query", query: bool = False
     ) -> Embedded:
         """Embed `texts` (with the model's query prefix when `query`), in order."""
-        if self.backend is None:
+        if self._tokenizer is None:
             raise ServiceUnavailable(f"the embedding model {self.name!r} is not loaded")
         check_texts(texts)
+        if not texts:
+            return Embedded(np.zeros((0, self.info.dimension), dtype=np.float32), 0)
         if self._queued + len(texts) > self.limits.queue:
             raise TooManyRequests("the embedding queue is full; try again shortly", retry_after=1)
         prefix = self.info.query_prefix if query else ""
         now = time.monotonic()
-        items = [_Item(prefix + text, lane, now) for text in texts]
+        call = _Call(len(texts))
+        items = [_Item(prefix + text, lane, now, call) for text in texts]
         self._incoming[lane].extend(items)
         self._queued += len(items)
         self._arrived.set()
         try:
             with anyio.move_on_after(self.limits.deadline) as waited:
-                for item in items:
-                    await item.done.wait()
+                await call.done.wait()
         finally:
-            for item in items:
-                if not item.done.is_set():
-                    item.abandoned = True
+            call.done.set()  # what is left of it is abandoned: skipped, not run
         if waited.cancelled_caught:
             raise Timeout(
                 f"the embedding model {self.name!r} did not answer within"
@@ -212,11 +202,11 @@ class Embedder(Service):
                     raise ValidationFailed(item.error.message, [{"loc": ["input", index]}])
                 raise item.error
         vectors = np.stack([item.vector for item in items if item.vector is not None])
-        return Embedded(vectors, sum(len(item.ids or ()) for item in items))
+        return Embedded(vectors, sum(item.tokens for item in items))
 
     def metric_families(self) -> Iterable[Metric]:
         for lane in LANES:
-            depth = len(self._incoming[lane]) + sum(1 for i in self._ready if i.lane == lane)
+            depth = len(self._incoming[lane]) + self._ready.count(lane)
             self._depth.labels(self.name, lane).set(depth)
         for metric in (
             self._depth,
@@ -231,11 +221,10 @@ class Embedder(Service):
     # -- the service ---------------------------------------------------------------
 
     async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
-        backend, tokenizer = await anyio.to_thread.run_sync(self._load)
+        tokenizer = await anyio.to_thread.run_sync(self._load_tokenizer)
         tokenizer.enable_truncation(max_length=self.info.max_tokens)
         tokenizer.no_padding()
         self._tokenizer = tokenizer
-        self.backend = backend
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._tokenize_loop)
@@ -244,25 +233,36 @@ class Embedder(Service):
                 await stop.wait()
                 tg.cancel_scope.cancel()
         finally:
-            self.backend = None
+            self._tokenizer = None
             self._fail_all(self._stopped())
 
     def _fail_all(self, error: Exception) -> None:
-        pending = [*self._ready, *self._incoming["query"], *self._incoming["ingest"]]
-        self._ready.clear()
+        pending = [
+            *self._running,
+            *self._ready.remove(lambda _: False),
+            *self._incoming["query"],
+            *self._incoming["ingest"],
+        ]
+        self._running = []
         for lane in LANES:
             self._incoming[lane].clear()
         self._fail(pending, error)
-        self._queued = 0  # texts in flight were failed by their own tasks already
 
     def _finish(self, item: _Item) -> None:
+        """`item` leaves the service: answered, failed or skipped; its caller is told."""
+        if item.answered:
+            return
+        item.answered = True
         self._queued -= 1
-        item.done.set()
+        call = item.call
+        call.left -= 1
+        if call.left == 0 or item.error is not None:
+            call.done.set()
 
     def _fail(self, items: Iterable[_Item], error: Exception) -> None:
         """Those of `items` not answered yet: failed with `error`."""
         for item in items:
-            if not item.done.is_set():
+            if not item.answered:
                 item.error = error
                 self._finish(item)
 
@@ -327,26 +327,17 @@ class Embedder(Service):
                     )
                     self._finish(item)
                     continue
-                self._ready.append(item)
+                self._ready.add(item)
             self._tokenized.set()
 
     def _next_batch(self) -> list[_Item]:
-        for item in [i for i in self._ready if i.abandoned]:
-            self._ready.remove(item)
+        for item in self._ready.remove(lambda item: not item.abandoned):
             self._finish(item)
-        lane: Lane = "query" if any(i.lane == "query" for i in self._ready) else "ingest"
-        candidates = sorted(
-            (i for i in self._ready if i.lane == lane), key=lambda i: len(i.ids or ())
-        )
-        batch = candidates[: cut([len(i.ids or ()) for i in candidates], self.limits)]
-        for item in batch:
-            self._ready.remove(item)
-        return batch
+        return self._ready.take(time.monotonic())
 
     async def _run_loop(self) -> None:
         while True:
-            idle = not self._ready
-            if idle:
+            if not len(self._ready):
                 self._tokenized = anyio.Event()
                 await self._tokenized.wait()
                 # The model was idle: give a burst a moment to gather into one batch.
@@ -359,36 +350,42 @@ class Embedder(Service):
                 await self._run(batch)
 
     async def _run(self, batch: list[_Item]) -> None:
+        self._running = batch
         try:
             await self._infer_batch(batch)
         except Exception as exc:  # this batch fails; the next ones go on
             logger.exception("embedding batch failed", extra={"model": self.name})
-            failed = ServiceUnavailable(f"the embedding model failed: {type(exc).__name__}")
+            failed = (
+                exc
+                if isinstance(exc, ServiceUnavailable)
+                else ServiceUnavailable(f"the embedding model failed: {type(exc).__name__}")
+            )
             self._fail(batch, failed)
         except BaseException:  # stopped mid-batch: its callers are told, not left waiting
             self._fail(batch, self._stopped())
             raise
+        finally:
+            self._running = []
 
     async def _infer_batch(self, batch: list[_Item]) -> None:
-        assert self.backend is not None
-        backend, info = self.backend, self.info
-        longest = max(len(item.ids or ()) for item in batch)
+        longest = max(item.tokens for item in batch)
         ids = np.zeros((len(batch), longest), dtype=np.int64)
         mask = np.zeros((len(batch), longest), dtype=np.int64)
         for row, item in enumerate(batch):
             tokens = item.ids or []
             ids[row, : len(tokens)] = tokens
             mask[row, : len(tokens)] = 1
+        lane = batch[0].lane
         now = time.monotonic()
         for item in batch:
-            self._wait.labels(self.name).observe(now - item.enqueued)
-
-        def infer() -> np.ndarray:
-            return pool(backend.run(ids, mask), mask, info)
-
+            self._wait.labels(self.name, lane).observe(now - item.enqueued)
         started = time.perf_counter()
-        vectors = await anyio.to_thread.run_sync(infer)
-        self._infer.labels(self.name).observe(time.perf_counter() - started)
+        try:
+            vectors = await self.model.infer(ids, mask)
+        finally:
+            took = time.perf_counter() - started
+            self._ready.charge(lane, took, int(mask.size))
+        self._infer.labels(self.name, lane).observe(took)
         self._rows.labels(self.name).observe(len(batch))
         self._tokens.labels(self.name).inc(int(mask.sum()))
         self._padded.labels(self.name).inc(int(mask.size))

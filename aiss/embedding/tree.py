@@ -12,10 +12,11 @@ from actors import Strategy, Supervisor
 
 from ..errors import NotFound
 from ..tree import supervisor
-from .backends import choose
 from .model import describe
 from .remote import RemoteEmbedder
-from .service import Embedder, Limits, TextEmbedder
+from .schedule import Limits
+from .service import Embedder, TextEmbedder
+from .worker import Load, ModelWorker
 
 E = TypeVar("E", bound=TextEmbedder)
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
     from ..auth.tokens import TokenService
     from ..config import Settings
-    from .backends import Backend
     from .model import ModelInfo
 
 ROLES = ("general", "personal")
@@ -73,26 +73,33 @@ def build_embeddings(settings: Settings) -> Embeddings:
         max_wait=settings.embed_max_wait,
         truncate=settings.embed_truncate,
         deadline=settings.embed_timeout,
+        ingest_share=settings.embed_ingest_share,
+        slice=settings.embed_slice,
     )
     threads = settings.embedding_threads or os.cpu_count() or 1
+    # Each model's worker starts before its service and stops after it.
+    children: list[ModelWorker | Embedder] = []
 
     def make(role: str, info: ModelInfo) -> Embedder:
-        def load() -> tuple[Backend, Tokenizer]:
-            backend = choose(
-                settings.embedding_backend,
-                info,
-                settings.data_dir / "models",
-                gpu=settings.use_gpu,
-                fp16=settings.use_fp16,
-                threads=threads,
-                int8=settings.embedding_int8,
-            )
-            return backend, Tokenizer.from_file(str(info.directory / "tokenizer.json"))
+        load = Load(
+            settings.embedding_backend,
+            info,
+            settings.data_dir / "models",
+            gpu=settings.use_gpu,
+            fp16=settings.use_fp16,
+            threads=threads,
+            int8=settings.embedding_int8,
+        )
+        worker = ModelWorker(f"{role}.model", load, shutdown_timeout=settings.shutdown_timeout)
 
-        return Embedder(role, info, load, limits)
+        def tokenizer() -> Tokenizer:
+            return Tokenizer.from_file(str(info.directory / "tokenizer.json"))
+
+        embedder = Embedder(role, info, tokenizer, worker, limits)
+        children.extend((worker, embedder))
+        return embedder
 
     roles = _by_role(settings, make)
-    children = list({id(e): e for e in roles.values()}.values())
     tree = supervisor(settings, "embedding", children, Strategy.ONE_FOR_ONE)
     return Embeddings(tree, dict[str, TextEmbedder](roles))
 

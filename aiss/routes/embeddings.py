@@ -10,7 +10,8 @@ from starlette.routing import Route
 
 from ..api import endpoint
 from ..embedding.remote import EMBED_PATH
-from ..embedding.service import Embedder, Lane
+from ..embedding.schedule import Lane
+from ..embedding.service import Embedder
 from ..errors import Unauthorized, ValidationFailed
 from ..state import app_state, served
 
@@ -120,7 +121,7 @@ async def models(request: Request, principal: Principal) -> ModelList:
     handle = embeddings(request)
     views = []
     for service in handle.services():
-        backend = service.backend if isinstance(service, Embedder) else None
+        model = service.model if isinstance(service, Embedder) else None
         views.append(
             ModelView(
                 name=service.info.name,
@@ -128,8 +129,8 @@ async def models(request: Request, principal: Principal) -> ModelList:
                 dimension=service.info.dimension,
                 max_tokens=service.info.max_tokens,
                 pooling=service.info.pooling,
-                backend=backend.name if backend else "not loaded",
-                device=backend.device if backend else "none",
+                backend=model.backend if model else "not loaded",
+                device=model.device if model else "none",
             )
         )
     return ModelList(models=views)

@@ -12,9 +12,10 @@ from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
 from actors import Supervisor, running
-from aiss.embedding.backends import OnnxBackend
 from aiss.embedding.model import describe
-from aiss.embedding.service import Embedder, Limits
+from aiss.embedding.schedule import Limits
+from aiss.embedding.service import Embedder
+from aiss.embedding.worker import Load, ModelWorker
 
 from .reference import embed
 
@@ -32,19 +33,21 @@ LONG = [
 ]
 
 
-def service(info: ModelInfo, cache: Path) -> Embedder:
-    def load() -> tuple[OnnxBackend, Tokenizer]:
-        backend = OnnxBackend(info, cache, gpu=False, fp16=False, threads=2)
-        return backend, Tokenizer.from_file(str(info.directory / "tokenizer.json"))
+def service(info: ModelInfo, cache: Path) -> tuple[ModelWorker, Embedder]:
+    """The model in its worker process, as `aiss serve` runs it."""
+    worker = ModelWorker("test.model", Load("onnx", info, cache, False, False, 2, False))
 
-    return Embedder("test", info, load, Limits(max_wait=0.001))
+    def tokenizer() -> Tokenizer:
+        return Tokenizer.from_file(str(info.directory / "tokenizer.json"))
+
+    return worker, Embedder("test", info, tokenizer, worker, Limits(max_wait=0.001))
 
 
 @pytest.mark.parametrize("pooling", ["mean", "cls"])
 async def test_batched_and_single_match_the_reference(tmp_path: Path, pooling: Pooling) -> None:
     info = dataclasses.replace(describe("all-MiniLM-L6-v2", tmp_path), pooling=pooling)
     assert info.dimension == 384 and info.normalize and info.max_tokens == 256
-    embedder = service(info, tmp_path / "models")
+    worker, embedder = service(info, tmp_path / "models")
     tokenizer = Tokenizer.from_file(str(info.directory / "tokenizer.json"))
     tokenizer.enable_truncation(max_length=info.max_tokens)
     tokenizer.no_padding()  # the shipped tokenizer.json pads to 128
@@ -52,7 +55,7 @@ async def test_batched_and_single_match_the_reference(tmp_path: Path, pooling: P
     weights = load_file(str(info.directory / "model.safetensors"))
     texts = SHORT + LONG
     expected = embed(config, weights, [e.ids for e in tokenizer.encode_batch(texts)], pooling)
-    async with running(Supervisor("root", [embedder])):
+    async with running(Supervisor("root", [worker, embedder])):
         batched = await embedder.embed(texts)
         single = np.stack([(await embedder.embed([t])).vectors[0] for t in texts])
     for got in (batched.vectors, single):

@@ -10,13 +10,13 @@ import anyio
 import anyio.lowlevel
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from tokenizers import Tokenizer
 
 from actors import Supervisor, running
 from aiss.embedding.model import describe
-from aiss.embedding.service import Embedder, Limits, cut
+from aiss.embedding.schedule import Limits
+from aiss.embedding.service import Embedder
+from aiss.embedding.worker import InThread
 from aiss.errors import ServiceUnavailable, Timeout, TooManyRequests, ValidationFailed
 
 if TYPE_CHECKING:
@@ -47,10 +47,11 @@ class Recorder:
 def embedder(tmp_path: Path, backend: Recorder, **limits: object) -> Embedder:
     info = describe("all-MiniLM-L6-v2", tmp_path)
 
-    def load() -> tuple[Recorder, Tokenizer]:
-        return backend, Tokenizer.from_file(str(info.directory / "tokenizer.json"))
+    def tokenizer() -> Tokenizer:
+        return Tokenizer.from_file(str(info.directory / "tokenizer.json"))
 
-    return Embedder("test", info, load, dataclasses.replace(Limits(), **limits))  # type: ignore[arg-type]
+    replaced = dataclasses.replace(Limits(), **limits)  # type: ignore[arg-type]
+    return Embedder("test", info, tokenizer, InThread(backend, info), replaced)
 
 
 async def test_batches_are_sorted_by_length_and_cut_by_the_token_budget(tmp_path: Path) -> None:
@@ -215,10 +216,11 @@ async def test_a_text_the_tokenizer_refuses_fails_only_its_request(
     info = describe("all-MiniLM-L6-v2", tmp_path)
     fussy = Fussy(Tokenizer.from_file(str(info.directory / "tokenizer.json")), error)
 
-    def load() -> tuple[Recorder, Tokenizer]:
-        return backend, fussy  # type: ignore[return-value]
+    def tokenizer() -> Tokenizer:
+        return fussy  # type: ignore[return-value]
 
-    service = Embedder("test", info, load, Limits(max_wait=0.01))
+    model = InThread(backend, info)
+    service = Embedder("test", info, tokenizer, model, Limits(max_wait=0.01))
     async with running(Supervisor("root", [service])):
         refused: list[ValidationFailed] = []
 
@@ -234,7 +236,7 @@ async def test_a_text_the_tokenizer_refuses_fails_only_its_request(
         assert refused[0].details == [{"loc": ["input", 1]}]
         assert "tokenizer refused" in refused[0].message
         assert service._queued == 0
-        assert service.backend is backend  # the same service, not restarted
+        assert service.model is model  # the same service, not restarted
 
 
 async def test_a_batch_the_model_fails_fails_only_its_callers(tmp_path: Path) -> None:
@@ -247,7 +249,7 @@ async def test_a_batch_the_model_fails_fails_only_its_callers(tmp_path: Path) ->
         with pytest.raises(ServiceUnavailable, match="the embedding model failed"):
             await service.embed(["volcano"])
         assert await innocents(service) == [1] * 12
-        assert service.backend is backend  # the same service, not restarted
+        assert service.metrics.restarts == 0
 
 
 async def test_a_caller_waits_at_most_the_deadline(tmp_path: Path) -> None:
@@ -273,21 +275,3 @@ async def test_a_query_with_nothing_to_read_is_refused_but_a_chunk_is_kept(
             await service.embed(["a question", "\x00\x01\x1b \t\x7f"], lane="query")
         assert caught.value.details == [{"loc": ["input", 1]}]
         assert len((await service.embed(["\x00\x01"], lane="ingest")).vectors) == 1
-
-
-@given(
-    lengths=st.lists(st.integers(1, 512), min_size=1, max_size=200).map(sorted),
-    budget=st.integers(64, 20_000),
-    rows=st.integers(1, 256),
-)
-def test_cut_respects_budget_rows_and_padding(lengths: list[int], budget: int, rows: int) -> None:
-    limits = Limits(token_budget=budget, max_rows=rows)
-    count = cut(lengths, limits)
-    assert 1 <= count <= len(lengths)
-    batch = lengths[:count]
-    if count > 1:
-        assert count <= rows and count * batch[-1] <= budget
-        assert batch[-1] <= 2 * batch[0] + 8
-    if count < len(lengths):  # stopped for a reason
-        nxt = lengths[count]
-        assert count + 1 > rows or (count + 1) * nxt > budget or nxt > 2 * batch[0] + 8

@@ -1,0 +1,1 @@
+"""Child processes for blocking, GIL-holding work (models, the vector engine)."""

@@ -1,0 +1,130 @@
+"""The model in its worker process, on a real `aiss serve`: crashes, stops and kills."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+import pytest
+
+from ...servers import aiss_serve
+from ..routes.conftest import ADMIN_PASSWORD, Api
+from ..workers.test_process import wait_gone
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from anyio.abc import Process
+
+pytestmark = pytest.mark.anyio
+
+
+def descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
+def model_workers(pid: int) -> list[int]:
+    workers = []
+    for child in descendants(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"aiss.workers.child" in command:
+            workers.append(child)
+    return workers
+
+
+def env(root: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(root),
+        "AISS_DATA_DIR": str(root / "data"),
+        "AISS_ENV_FILE": "",
+        "ADMIN_INITIAL_PASSWORD": ADMIN_PASSWORD,
+        "AISS_ARGON2_TIME_COST": "1",
+        "AISS_ARGON2_MEMORY": "8MiB",
+        "AISS_SSH_PORT": "0",
+    }
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[tuple[Process, Api]]:
+    async with aiss_serve(env(tmp_path)) as (process, http):
+        yield process, Api(http)
+
+
+def restarts(metrics: str, child: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("aiss_actor_restarts_total{") and f'actor="{child}"' in line
+    )
+
+
+async def test_a_model_worker_crash_fails_only_its_batch(server: tuple[Process, Api]) -> None:
+    process, api = server
+    token = await api.token()
+    (worker,) = model_workers(process.pid)
+    metrics = (await api.http.get("/metrics")).text
+    assert 'actor="root/embedding/general.model"' in metrics
+    long_texts = [f"text {i} " + "word " * 200 for i in range(800)]  # seconds of work
+    answers: dict[str, int] = {}
+
+    async def heavy() -> None:
+        response = await api.call("POST", "/embeddings", token, json={"input": long_texts})
+        answers["heavy"] = response.status_code
+        assert response.json()["error"] == "unavailable", response.text
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(heavy)
+            # The heavy request is in the model once its first batches are done.
+            while (
+                "aiss_embedding_batch_rows_count"
+                not in (metrics := (await api.http.get("/metrics")).text)
+                or 'aiss_embedding_batch_rows_count{model="general"} 0.0' in metrics
+            ):
+                await anyio.sleep(0.05)
+            os.kill(worker, signal.SIGKILL)
+    assert answers["heavy"] == 503
+    # A new worker takes over; callers before and after it are served.
+    response = await api.call("POST", "/embeddings", token, json={"input": ["after the crash"]})
+    assert response.status_code == 200, response.text
+    (replacement,) = model_workers(process.pid)
+    assert replacement != worker
+    metrics = (await api.http.get("/metrics")).text
+    assert restarts(metrics, "root/embedding/general.model") == 1
+    assert restarts(metrics, "root/embedding/general") == 0  # the queue was kept
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+async def test_no_process_is_left_when_the_server_ends(tmp_path: Path, how: signal.Signals) -> None:
+    async with aiss_serve(env(tmp_path)) as (process, http):
+        api = Api(http)
+        token = await api.token()
+        response = await api.call("POST", "/embeddings", token, json={"input": ["warm"]})
+        assert response.status_code == 200
+        left = descendants(process.pid)
+        assert model_workers(process.pid), left
+        process.send_signal(how)
+        with anyio.fail_after(30):
+            await process.wait()
+    for pid in left:
+        await wait_gone(pid)

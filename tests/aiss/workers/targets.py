@@ -1,0 +1,40 @@
+"""Objects the worker tests make in a child process (imported there by name)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+class Target:
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __repr__(self) -> str:
+        return f"target {self.label}"
+
+    def whoami(self) -> tuple[str, int]:
+        return self.label, os.getpid()
+
+    def echo(self, value: object) -> object:
+        return value
+
+    def sleep(self, seconds: float) -> str:
+        time.sleep(seconds)
+        return "slept"
+
+    def refuse(self, message: str) -> None:
+        raise KeyError(message)
+
+    def unpicklable(self) -> None:
+        class Local(Exception):
+            pass
+
+        raise Local("made here")
+
+    def crash(self) -> None:
+        os._exit(3)
+
+
+def broken() -> Target:
+    raise RuntimeError("no model here")

@@ -1,0 +1,137 @@
+"""A worker process: calls in the child, crashes that fail only what was in flight, no orphans."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+import textwrap
+from pathlib import Path
+
+import anyio
+import numpy as np
+import pytest
+
+from actors import Supervisor, running
+from aiss.workers.process import Worker, WorkerFailed
+
+from .targets import Target, broken
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def worker(label: str = "a") -> Worker:
+    return Worker("test.worker", functools.partial(Target, label), shutdown_timeout=2)
+
+
+def gone(pid: int) -> bool:
+    """No such process, or only its zombie left for whoever reaps it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+async def wait_gone(pid: int, within: float = 10) -> None:
+    with anyio.fail_after(within):
+        while not gone(pid):
+            await anyio.sleep(0.05)
+
+
+async def test_calls_run_in_the_child_in_order_with_their_errors() -> None:
+    w = worker()
+    async with running(Supervisor("root", [w])):
+        label, pid = await w.call("whoami")
+        assert label == "a" and pid == w.pid and pid != os.getpid()
+        assert w.description == "target a"
+        array = np.arange(100_000, dtype=np.float32)
+        assert np.array_equal(await w.call("echo", array), array)
+        with pytest.raises(KeyError, match="nope"):
+            await w.call("refuse", "nope")
+        with pytest.raises(RuntimeError, match="Local: made here"):
+            await w.call("unpicklable")
+        results = []
+
+        async def echo(n: int) -> None:
+            results.append((n, await w.call("echo", n)))
+
+        async with anyio.create_task_group() as tg:
+            for n in range(50):
+                tg.start_soon(echo, n)
+        assert sorted(results) == [(n, n) for n in range(50)]
+    await wait_gone(pid, 3)
+
+
+async def test_a_cancelled_call_leaves_the_next_answers_right() -> None:
+    w = worker()
+    async with running(Supervisor("root", [w])):
+        with anyio.move_on_after(0.1):
+            await w.call("sleep", 0.5)
+        assert await w.call("echo", "after") == "after"  # not the late "slept"
+
+
+async def test_a_crash_fails_the_calls_in_it_and_a_new_worker_serves_the_next() -> None:
+    w = worker()
+    async with running(Supervisor("root", [w], max_restarts=5)):
+        _, first = await w.call("whoami")
+        failed: list[WorkerFailed] = []
+
+        async def in_flight() -> None:
+            with pytest.raises(WorkerFailed) as caught:
+                await w.call("sleep", 30)
+            failed.append(caught.value)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(in_flight)
+                await anyio.wait_all_tasks_blocked()
+                os.kill(first, signal.SIGKILL)
+        assert failed and failed[0].status == 503
+        _, second = await w.call("whoami")  # waits for the restart
+        assert second != first
+        assert w.metrics.restarts == 1
+        with pytest.raises(WorkerFailed):
+            await w.call("crash")
+        assert (await w.call("whoami"))[0] == "a"
+        assert w.metrics.restarts == 2
+    await wait_gone(first)
+
+
+async def test_a_worker_that_cannot_start_says_why() -> None:
+    worker = Worker("test.broken", broken)
+    with pytest.raises(WorkerFailed, match="did not start: RuntimeError: no model here"):
+        async with running(Supervisor("root", [worker], max_restarts=0)):
+            pass
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+async def test_the_child_dies_with_its_parent(how: signal.Signals) -> None:
+    """However the parent ends, its worker goes: PR_SET_PDEATHSIG for what no code sees."""
+    script = textwrap.dedent(
+        """
+        import functools, sys, anyio
+        from actors import Supervisor, running
+        from aiss.workers.process import Worker
+        from tests.aiss.workers.targets import Target
+
+        async def main():
+            w = Worker("w", functools.partial(Target, "x"))
+            async with running(Supervisor("root", [w])):
+                print(w.pid, flush=True)
+                await w.call("sleep", 3600)
+
+        anyio.run(main)
+        """
+    )
+    async with await anyio.open_process(
+        [sys.executable, "-c", script], cwd=ROOT, stderr=None
+    ) as parent:
+        assert parent.stdout is not None
+        child = int(await parent.stdout.receive())
+        assert not gone(child)
+        parent.send_signal(how)
+        await parent.wait()
+        await wait_gone(child)
