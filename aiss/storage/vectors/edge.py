@@ -1,8 +1,12 @@
-"""The embedded vector store: Qdrant's engine (qdrant-edge) in-process.
+"""The embedded vector store: Qdrant's engine (qdrant-edge), in a worker process.
 
 One shard per collection under `path`, each with its dimension and distance
-beside it, and the aliases in one JSON file. Shard calls are blocking, so they
-run in worker threads. Only one process may open a data directory.
+beside it, and the aliases in one JSON file. Only one process may open a data
+directory. qdrant-edge holds the interpreter for the whole of a search or an
+index build, so `EdgeShards` (blocking, one call at a time) runs in a worker
+process of its own when served (`EdgeVectors` over a `Worker`), where it
+cannot stall the server's loop; tools and tests may run it here, in one
+thread at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from ...workers.process import Worker
     from .base import Distance, Point
 
 
@@ -52,13 +57,23 @@ def edge_filter(f: VectorFilter | None) -> Any:
     return qe.Filter(must=_conditions(f.all) or None, should=should or None)
 
 
-class EdgeVectors:
+class EdgeShards:
+    """The engine's shards of one data directory; blocking calls, one at a time."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._shards: dict[str, Any] = {}
         self._aliases: dict[str, str] = {}
-        self._lock = anyio.Lock()
         self._lockfile: TextIO | None = None
+
+    @classmethod
+    def opened(cls, path: Path) -> EdgeShards:
+        shards = cls(path)
+        shards.open()
+        return shards
+
+    def __repr__(self) -> str:
+        return f"qdrant-edge {self.path}"
 
     # -- files -----------------------------------------------------------------
 
@@ -73,7 +88,7 @@ class EdgeVectors:
         tmp.write_text(json.dumps(self._aliases))
         tmp.replace(self.path / "aliases.json")
 
-    async def open(self) -> None:
+    def open(self) -> None:
         (self.path / "collections").mkdir(parents=True, exist_ok=True)
         self._lockfile = (self.path / ".lock").open("w")
         try:
@@ -85,114 +100,170 @@ class EdgeVectors:
         if aliases.exists():
             self._aliases = json.loads(aliases.read_text())
 
-    async def build_indexes(self, threshold: int = INDEX_THRESHOLD) -> dict[str, int]:
+    def build_indexes(self, threshold: int = INDEX_THRESHOLD) -> dict[str, int]:
         """Index the collections holding at least `threshold` points not yet indexed.
 
-        qdrant-edge builds its HNSW index only when asked, and holds the
-        interpreter while it does (about 40 s per 100k points of 384
-        dimensions on two cores), so this runs before the store is served:
-        at start. Points added later go to a small segment searched exactly
-        until the next start. Returns the points indexed per collection.
+        qdrant-edge builds its HNSW index only when asked (about 40 s per 100k
+        points of 384 dimensions on two cores), so this runs before the store
+        is served: at start. Points added later go to a small segment searched
+        exactly until the next start. Returns the points indexed per collection.
         """
         built: dict[str, int] = {}
-        for name in await self.collections():
-            shard = await self._shard(name)
-            info = await anyio.to_thread.run_sync(shard.info)
+        for name in self.collections():
+            shard = self._shard(name)
+            info = shard.info()
             pending = int(info.points_count) - int(info.indexed_vectors_count)
             if pending >= max(1, threshold):
-                await anyio.to_thread.run_sync(shard.optimize)
-                after = await anyio.to_thread.run_sync(shard.info)
+                shard.optimize()
+                after = shard.info()
                 # Segments under qdrant's indexing threshold (10 MB) stay plain.
                 indexed = int(after.indexed_vectors_count) - int(info.indexed_vectors_count)
                 if indexed:
                     built[name] = indexed
         return built
 
-    async def close(self) -> None:
+    def close(self) -> None:
         shards, self._shards = self._shards, {}
         for shard in shards.values():
-            await anyio.to_thread.run_sync(shard.flush)
-            await anyio.to_thread.run_sync(shard.close)
+            shard.flush()
+            shard.close()
         if self._lockfile is not None:
             self._lockfile.close()  # releases the lock
             self._lockfile = None
 
     # -- collections -----------------------------------------------------------
 
-    async def resolve(self, name: str) -> str:
+    def resolve(self, name: str) -> str:
         return self._aliases.get(name, name)
 
-    async def _shard(self, name: str) -> Any:
-        real = await self.resolve(name)
+    def _shard(self, name: str) -> Any:
+        real = self.resolve(name)
         shard = self._shards.get(real)
         if shard is None:
-            async with self._lock:
-                shard = self._shards.get(real)
-                if shard is None:
-                    if not self._meta(real).exists():
-                        raise KeyError(f"no collection {name!r}")
-                    shard = await anyio.to_thread.run_sync(qe.EdgeShard.load, str(self._dir(real)))
-                    self._shards[real] = shard
+            if not self._meta(real).exists():
+                raise KeyError(f"no collection {name!r}")
+            shard = self._shards[real] = qe.EdgeShard.load(str(self._dir(real)))
         return shard
+
+    def create_collection(self, name: str, dimension: int, distance: Distance = "cosine") -> None:
+        meta = self._meta(name)
+        wanted = {"dimension": dimension, "distance": distance}
+        if meta.exists():
+            existing = json.loads(meta.read_text())
+            if existing != wanted:
+                raise CollectionMismatch(f"{name!r} exists as {existing}, not {wanted}")
+            return
+        params = qe.EdgeVectorParams(size=dimension, distance=_DISTANCES[distance])
+        shard = qe.EdgeShard.create(str(self._dir(name)), qe.EdgeConfig(vectors=params))
+        for key in KEYWORD_FIELDS:
+            shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
+        self._shards[name] = shard
+        meta.write_text(json.dumps(wanted))
+
+    def delete_collection(self, name: str) -> None:
+        real = self._aliases.get(name, name)
+        shard = self._shards.pop(real, None)
+        if shard is not None:
+            shard.close()
+        self._meta(real).unlink(missing_ok=True)
+        shutil.rmtree(self._dir(real), ignore_errors=True)
+        self._aliases = {a: c for a, c in self._aliases.items() if c != real}
+        self._save_aliases()
+
+    def collections(self) -> list[str]:
+        return sorted(p.stem for p in (self.path / "collections").glob("*.json"))
+
+    def point_alias(self, alias: str, collection: str) -> None:
+        if not self._meta(collection).exists():
+            raise KeyError(f"no collection {collection!r}")
+        self._aliases[alias] = collection
+        self._save_aliases()
+
+    # -- points ----------------------------------------------------------------
+
+    def upsert(self, collection: str, points: Sequence[Point]) -> None:
+        if not points:
+            return
+        shard = self._shard(collection)
+        batch = [qe.Point(p.id, list(p.vector), dict(p.payload)) for p in points]
+        shard.update(qe.UpdateOperation.upsert_points(batch))
+
+    def search(
+        self,
+        collection: str,
+        vector: Sequence[float],
+        limit: int = 10,
+        filter: VectorFilter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[Hit]:
+        request = qe.SearchRequest(
+            query=qe.Query.Nearest(list(vector)),
+            limit=limit,
+            filter=edge_filter(filter),
+            with_payload=True,
+            score_threshold=score_threshold,
+        )
+        found = self._shard(collection).search(request)
+        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
+
+    def delete(self, collection: str, filter: VectorFilter) -> None:
+        operation = qe.UpdateOperation.delete_points_by_filter(edge_filter(filter))
+        self._shard(collection).update(operation)
+
+    def count(self, collection: str, filter: VectorFilter | None = None) -> int:
+        request = qe.CountRequest(exact=True, filter=edge_filter(filter))
+        return int(self._shard(collection).count(request))
+
+
+class EdgeVectors:
+    """`EdgeShards` as a `VectorStore`: in `worker` (a process opened on the same
+    directory), or without one here, one call at a time in a worker thread."""
+
+    def __init__(self, path: Path, worker: Worker | None = None) -> None:
+        self.path = path
+        self._worker = worker
+        self._here = EdgeShards(path)
+        self._one = anyio.CapacityLimiter(1)
+
+    async def _call(self, method: str, *args: Any) -> Any:
+        if self._worker is not None:
+            return await self._worker.call(method, *args)
+        call = getattr(self._here, method)
+        return await anyio.to_thread.run_sync(call, *args, limiter=self._one)
+
+    async def open(self) -> None:
+        if self._worker is None:  # a worker opened its own when it started
+            await self._call("open")
+
+    async def build_indexes(self, threshold: int = INDEX_THRESHOLD) -> dict[str, int]:
+        built: dict[str, int] = await self._call("build_indexes", threshold)
+        return built
+
+    async def close(self) -> None:
+        if self._worker is None:  # a worker closes its own when it stops
+            await self._call("close")
+
+    async def resolve(self, name: str) -> str:
+        return str(await self._call("resolve", name))
 
     async def create_collection(
         self, name: str, dimension: int, distance: Distance = "cosine"
     ) -> None:
-        async with self._lock:
-            meta = self._meta(name)
-            wanted = {"dimension": dimension, "distance": distance}
-            if meta.exists():
-                existing = json.loads(meta.read_text())
-                if existing != wanted:
-                    raise CollectionMismatch(f"{name!r} exists as {existing}, not {wanted}")
-                return
-            params = qe.EdgeVectorParams(size=dimension, distance=_DISTANCES[distance])
-
-            def create() -> Any:
-                shard = qe.EdgeShard.create(str(self._dir(name)), qe.EdgeConfig(vectors=params))
-                for key in KEYWORD_FIELDS:
-                    shard.update(
-                        qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword)
-                    )
-                return shard
-
-            self._shards[name] = await anyio.to_thread.run_sync(create)
-            meta.write_text(json.dumps(wanted))
+        await self._call("create_collection", name, dimension, distance)
 
     async def delete_collection(self, name: str) -> None:
-        async with self._lock:
-            real = self._aliases.get(name, name)
-            shard = self._shards.pop(real, None)
-            if shard is not None:
-                await anyio.to_thread.run_sync(shard.close)
-            self._meta(real).unlink(missing_ok=True)
-            await anyio.to_thread.run_sync(shutil.rmtree, self._dir(real), True)
-            self._aliases = {a: c for a, c in self._aliases.items() if c != real}
-            self._save_aliases()
+        await self._call("delete_collection", name)
 
     async def collections(self) -> list[str]:
-        return sorted(p.stem for p in (self.path / "collections").glob("*.json"))
+        names: list[str] = await self._call("collections")
+        return names
 
     async def point_alias(self, alias: str, collection: str) -> None:
-        async with self._lock:
-            if not self._meta(collection).exists():
-                raise KeyError(f"no collection {collection!r}")
-            self._aliases[alias] = collection
-            self._save_aliases()
-
-    # -- points ----------------------------------------------------------------
+        await self._call("point_alias", alias, collection)
 
     async def upsert(self, collection: str, points: Sequence[Point]) -> None:
-        if not points:
-            return
-        shard = await self._shard(collection)
-
-        def write() -> None:
-            # Converting in the worker keeps the event loop free for large batches.
-            batch = [qe.Point(p.id, list(p.vector), dict(p.payload)) for p in points]
-            shard.update(qe.UpdateOperation.upsert_points(batch))
-
-        await anyio.to_thread.run_sync(write)
+        if points:
+            await self._call("upsert", collection, list(points))
 
     async def search(
         self,
@@ -203,23 +274,13 @@ class EdgeVectors:
         filter: VectorFilter | None = None,
         score_threshold: float | None = None,
     ) -> list[Hit]:
-        shard = await self._shard(collection)
-        request = qe.SearchRequest(
-            query=qe.Query.Nearest(list(vector)),
-            limit=limit,
-            filter=edge_filter(filter),
-            with_payload=True,
-            score_threshold=score_threshold,
+        hits: list[Hit] = await self._call(
+            "search", collection, vector, limit, filter, score_threshold
         )
-        found = await anyio.to_thread.run_sync(shard.search, request)
-        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
+        return hits
 
     async def delete(self, collection: str, filter: VectorFilter) -> None:
-        shard = await self._shard(collection)
-        operation = qe.UpdateOperation.delete_points_by_filter(edge_filter(filter))
-        await anyio.to_thread.run_sync(shard.update, operation)
+        await self._call("delete", collection, filter)
 
     async def count(self, collection: str, filter: VectorFilter | None = None) -> int:
-        shard = await self._shard(collection)
-        request = qe.CountRequest(exact=True, filter=edge_filter(filter))
-        return int(await anyio.to_thread.run_sync(shard.count, request))
+        return int(await self._call("count", collection, filter))

@@ -1,25 +1,27 @@
-"""The supervised owner of the vector store: Qdrant's server, or its engine in-process."""
+"""The supervised owner of the vector store: Qdrant's server, or its engine in a worker process."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING
 
+import anyio
 from qdrant_client import AsyncQdrantClient
 from qdrant_client.http.exceptions import ResponseHandlingException
 
 from actors import Service
 
 from ...errors import StoreUnavailable
+from ...workers.process import Worker
 from ..breaker import Breaker
-from .edge import EdgeVectors
+from .edge import EdgeShards, EdgeVectors
 from .qdrant import QdrantVectors
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import anyio
     from anyio.abc import TaskStatus
 
     from .base import VectorStore
@@ -55,20 +57,7 @@ class VectorService(Service):
 
     async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
         if self.url is None:
-            edge = EdgeVectors(self.path)
-            await edge.open()
-            started = time.perf_counter()
-            built = await edge.build_indexes()
-            if built:
-                seconds = round(time.perf_counter() - started, 1)
-                logger.info("vector indexes built", extra={"points": built, "seconds": seconds})
-            self._store = edge
-            try:
-                task_status.started()
-                await stop.wait()
-            finally:
-                self._store = None
-                await edge.close()
+            await self._serve_engine(task_status, stop)
             return
         client = AsyncQdrantClient(
             url=self.url,
@@ -88,3 +77,27 @@ class VectorService(Service):
         finally:
             self._store = None
             await client.close()
+
+    async def _serve_engine(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
+        """Qdrant's engine in a worker process that owns the data dir; if it dies, so
+        does this service, and the supervisor starts both again."""
+        engine = Worker(
+            f"{self.name}.engine",
+            functools.partial(EdgeShards.opened, self.path),
+            shutdown_timeout=self.shutdown_timeout,
+        )
+        async with anyio.create_task_group() as tg:
+            await tg.start(engine.run)
+            edge = EdgeVectors(self.path, engine)
+            started = time.perf_counter()
+            built = await edge.build_indexes()
+            if built:
+                seconds = round(time.perf_counter() - started, 1)
+                logger.info("vector indexes built", extra={"points": built, "seconds": seconds})
+            self._store = edge
+            try:
+                task_status.started()
+                await stop.wait()
+            finally:
+                self._store = None
+                engine.request_stop()

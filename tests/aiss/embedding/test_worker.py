@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -12,43 +11,15 @@ import pytest
 
 from ...servers import aiss_serve
 from ..routes.conftest import ADMIN_PASSWORD, Api
-from ..workers.test_process import wait_gone
+from ..workers.procs import descendants, wait_gone, workers_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from anyio.abc import Process
 
 pytestmark = pytest.mark.anyio
-
-
-def descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            for child in map(int, children):
-                if child not in found:
-                    found.add(child)
-                    todo.append(child)
-    return found
-
-
-def model_workers(pid: int) -> list[int]:
-    workers = []
-    for child in descendants(pid):
-        try:
-            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"aiss.workers.child" in command:
-            workers.append(child)
-    return workers
 
 
 def env(root: Path) -> dict[str, str]:
@@ -81,7 +52,7 @@ def restarts(metrics: str, child: str) -> float:
 async def test_a_model_worker_crash_fails_only_its_batch(server: tuple[Process, Api]) -> None:
     process, api = server
     token = await api.token()
-    (worker,) = model_workers(process.pid)
+    (worker,) = workers_of(process.pid)
     metrics = (await api.http.get("/metrics")).text
     assert 'actor="root/embedding/general.model"' in metrics
     long_texts = [f"text {i} " + "word " * 200 for i in range(800)]  # seconds of work
@@ -107,7 +78,7 @@ async def test_a_model_worker_crash_fails_only_its_batch(server: tuple[Process, 
     # A new worker takes over; callers before and after it are served.
     response = await api.call("POST", "/embeddings", token, json={"input": ["after the crash"]})
     assert response.status_code == 200, response.text
-    (replacement,) = model_workers(process.pid)
+    (replacement,) = workers_of(process.pid)
     assert replacement != worker
     metrics = (await api.http.get("/metrics")).text
     assert restarts(metrics, "root/embedding/general.model") == 1
@@ -122,7 +93,7 @@ async def test_no_process_is_left_when_the_server_ends(tmp_path: Path, how: sign
         response = await api.call("POST", "/embeddings", token, json={"input": ["warm"]})
         assert response.status_code == 200
         left = descendants(process.pid)
-        assert model_workers(process.pid), left
+        assert workers_of(process.pid), left
         process.send_signal(how)
         with anyio.fail_after(30):
             await process.wait()

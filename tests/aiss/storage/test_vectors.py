@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import signal
+import time
 import uuid
 from typing import TYPE_CHECKING
 
+import anyio
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qdrant_client import AsyncQdrantClient, QdrantClient
 
+from actors import Supervisor, running
+from aiss.errors import ServiceUnavailable
 from aiss.storage.vectors import (
     CollectionMismatch,
     Point,
@@ -19,8 +26,12 @@ from aiss.storage.vectors import (
     VectorStore,
     collection_name,
 )
-from aiss.storage.vectors.edge import DataDirInUse, EdgeVectors
+from aiss.storage.vectors.edge import DataDirInUse, EdgeShards, EdgeVectors
 from aiss.storage.vectors.qdrant import QdrantVectors
+from aiss.storage.vectors.service import VectorService
+from aiss.workers.process import Worker
+
+from ..workers.procs import wait_gone, workers_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -41,9 +52,16 @@ def point(i: int, **payload: str) -> Point:
     return Point(str(uuid.UUID(int=i + 1)), unit(i), payload)
 
 
-@pytest.fixture(params=["edge", "qdrant-local", "qdrant-async-local"])
+@pytest.fixture(params=["edge-process", "edge", "qdrant-local", "qdrant-async-local"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[VectorStore]:
     vectors: EdgeVectors | QdrantVectors
+    if request.param == "edge-process":
+        # As the server runs it: the engine in its worker process.
+        path = tmp_path / "vectors"
+        engine = Worker("engine", functools.partial(EdgeShards.opened, path))
+        async with running(Supervisor("root", [engine])):
+            yield EdgeVectors(path, engine)
+        return
     if request.param == "edge":
         vectors = EdgeVectors(tmp_path / "vectors")
         await vectors.open()
@@ -233,3 +251,54 @@ async def test_filtered_count_matches_a_plain_evaluation(
         assert await store.count("p", f) == sum(matches(p) for p in payloads)
     finally:
         await store.close()
+
+
+async def test_a_crashed_engine_fails_its_call_and_the_service_starts_again(
+    tmp_path: Path,
+) -> None:
+    service = VectorService(url=None, api_key=None, path=tmp_path / "vectors")
+    async with running(Supervisor("root", [service], max_restarts=5)):
+        store = service.store
+        await seeded(store)
+        (engine,) = workers_of(os.getpid())
+        os.kill(engine, signal.SIGKILL)
+        with pytest.raises(ServiceUnavailable):
+            await store.count("c")
+        with anyio.fail_after(30):
+            while service.metrics.restarts == 0 or service._store is None:
+                await anyio.sleep(0.05)
+        assert await service.store.count("c") == 5  # what was written is still there
+        await wait_gone(engine)
+
+
+async def test_a_long_engine_call_leaves_the_event_loop_free(tmp_path: Path) -> None:
+    """An index build holds the engine for seconds; the loop keeps ticking beside it
+    (in this process, qdrant-edge would hold the interpreter throughout)."""
+    path = tmp_path / "vectors"
+    engine = Worker("engine", functools.partial(EdgeShards.opened, path))
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((8000, 384)).astype(np.float32)
+    async with running(Supervisor("root", [engine])):
+        store = EdgeVectors(path, engine)
+        await store.create_collection("c", 384)
+        points = [Point(str(uuid.UUID(int=i + 1)), vectors[i], {}) for i in range(len(vectors))]
+        await store.upsert("c", points)
+        gaps: list[float] = []
+        done = anyio.Event()
+
+        async def tick() -> None:
+            last = time.perf_counter()
+            while not done.is_set():
+                await anyio.sleep(0.01)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(tick)
+            started = time.perf_counter()
+            assert await store.build_indexes(threshold=1) == {"c": 8000}
+            took = time.perf_counter() - started
+            done.set()
+    assert took > 0.5, took  # long enough to see a stall
+    assert max(gaps) < took / 4, (max(gaps), took)

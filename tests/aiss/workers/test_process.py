@@ -16,6 +16,7 @@ import pytest
 from actors import Supervisor, running
 from aiss.workers.process import Worker, WorkerFailed
 
+from .procs import gone, wait_gone
 from .targets import Target, broken
 
 pytestmark = pytest.mark.anyio
@@ -24,21 +25,6 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def worker(label: str = "a") -> Worker:
     return Worker("test.worker", functools.partial(Target, label), shutdown_timeout=2)
-
-
-def gone(pid: int) -> bool:
-    """No such process, or only its zombie left for whoever reaps it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
-
-
-async def wait_gone(pid: int, within: float = 10) -> None:
-    with anyio.fail_after(within):
-        while not gone(pid):
-            await anyio.sleep(0.05)
 
 
 async def test_calls_run_in_the_child_in_order_with_their_errors() -> None:

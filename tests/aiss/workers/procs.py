@@ -1,0 +1,52 @@
+"""Finding and watching processes, for the tests of what a server leaves behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+
+
+def descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes (`aiss.workers.child`) under `pid`."""
+    workers = []
+    for child in descendants(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"aiss.workers.child" in command:
+            workers.append(child)
+    return sorted(workers)
+
+
+def gone(pid: int) -> bool:
+    """No such process, or only its zombie left for whoever reaps it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+async def wait_gone(pid: int, within: float = 10) -> None:
+    with anyio.fail_after(within):
+        while not gone(pid):
+            await anyio.sleep(0.05)
