@@ -13,8 +13,8 @@ Pure logic on a clock passed in, so it is tested on a virtual one.
   wait is short; queries get the whole token budget.
 - **Lengths**: a batch holds texts of similar length, shortest first, since
   padding is compute thrown away. A text waiting longer than `max_age` is
-  taken first instead, with the texts nearest its length, so a long text
-  never starves behind a stream of short ones.
+  taken first instead, with the texts nearest its length (padding as modest
+  as ever), so a long text never starves behind a stream of short ones.
 """
 
 from __future__ import annotations
@@ -139,13 +139,15 @@ class Schedule(Generic[W]):
         return batch
 
     def _around(self, oldest: W, waiting: list[W], budget: int) -> list[W]:
-        """`oldest` first, then the texts no longer than it, nearest in length first."""
-        shorter = sorted(
-            (i for i in waiting if i is not oldest and i.tokens <= oldest.tokens),
+        """`oldest` first, then texts no longer than it and long enough that padding to
+        it stays modest (the rule of `cut`), nearest in length first."""
+        shortest = (oldest.tokens - 8) / 2
+        fillers = sorted(
+            (i for i in waiting if i is not oldest and shortest <= i.tokens <= oldest.tokens),
             key=lambda item: -item.tokens,
         )
         rows = max(1, min(self.limits.max_rows, budget // max(1, oldest.tokens)))
-        return [oldest, *shorter[: rows - 1]]
+        return [oldest, *fillers[: rows - 1]]
 
     def charge(self, lane: Lane, seconds: float, padded_tokens: int) -> None:
         """A batch of `lane` took `seconds` for `padded_tokens`: its lane pays, the rate learns."""

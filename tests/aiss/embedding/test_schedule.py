@@ -63,6 +63,8 @@ def simulate(
         assert batch and len({t.lane for t in batch}) == 1
         longest = max(t.tokens for t in batch)
         assert len(batch) == 1 or len(batch) * longest <= limits.token_budget
+        # Padding stays modest, aged or not: compute thrown away otherwise.
+        assert longest <= 2 * min(t.tokens for t in batch) + 8
         took = cost(len(batch), longest)
         clock += took
         used[batch[0].lane] += took
