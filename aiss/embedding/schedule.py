@@ -139,9 +139,11 @@ class Schedule(Generic[W]):
         return batch
 
     def _around(self, oldest: W, waiting: list[W], budget: int) -> list[W]:
-        """`oldest` first, then texts no longer than it and long enough that padding to
-        it stays modest (the rule of `cut`), nearest in length first."""
-        shortest = (oldest.tokens - 8) / 2
+        """`oldest` first, then texts no longer than it, nearest in length first, and
+        within a quarter of its length: these batches come from whatever is waiting,
+        so the padding they allow is tighter than `cut`'s (measured: 0.85 of the
+        model's sorted-batch rate with 64 clients against 0.81 at `cut`'s rule)."""
+        shortest = max((oldest.tokens - 8) / 2, oldest.tokens * 0.75 - 8)
         fillers = sorted(
             (i for i in waiting if i is not oldest and shortest <= i.tokens <= oldest.tokens),
             key=lambda item: -item.tokens,
