@@ -190,6 +190,7 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
             failed = await wait_ready(http, headers, ids)
             stop.set()
         took = time.perf_counter() - started
+        model = means((await http.get("/metrics")).text)
     size = sum(len(d) for _, d in docs) / 1e6
     print(
         f"{len(docs)} {source} ({size:.1f} MB) ingested in {took:.1f} s, {failed} failed;"
@@ -200,6 +201,27 @@ async def bench(args: argparse.Namespace, root: Path) -> None:
     for kind, name in (("search", "POST /search"), ("rag", "POST /rag/query"),
                        ("health", "GET /health")):  # fmt: skip
         print(row(name, idle.took[kind], busy.took[kind]))
+    print("\nThe model over both phases (the server's histograms, mean ms):")
+    for name, value in model.items():
+        print(f"- {name}: {value:.1f}")
+
+
+def means(metrics: str) -> dict[str, float]:
+    """Mean queue wait and inference per lane, from the embedding histograms."""
+    sums: dict[str, float] = {}
+    for line in metrics.splitlines():
+        for metric in ("queue_wait_seconds", "inference_seconds"):
+            for lane in ("query", "ingest"):
+                for part in ("sum", "count"):
+                    prefix = f"aiss_embedding_{metric}_{part}{{"
+                    if line.startswith(prefix) and f'lane="{lane}"' in line:
+                        key = f"{lane} {metric.split('_')[0]}"
+                        sums[f"{key} {part}"] = float(line.rsplit(" ", 1)[1])
+    return {
+        key: 1000 * sums[f"{key} sum"] / sums[f"{key} count"]
+        for key in sorted({k.rsplit(" ", 1)[0] for k in sums})
+        if sums.get(f"{key} count")
+    }
 
 
 def main() -> None:

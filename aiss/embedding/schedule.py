@@ -86,7 +86,9 @@ class Schedule(Generic[W]):
         self._weight: dict[Lane, float] = {"query": 1.0 - share, "ingest": share}
         self._pass: dict[Lane, float] = dict.fromkeys(LANES, 0.0)
         self._waiting: dict[Lane, list[W]] = {lane: [] for lane in LANES}
-        self._per_token: float | None = None  # seconds per padded token, learnt
+        # Seconds per padded token, learnt per lane: ingestion's longer texts cost
+        # more a token than short questions (attention grows with the square).
+        self._per_token: dict[Lane, float] = {}
 
     def __len__(self) -> int:
         return sum(len(items) for items in self._waiting.values())
@@ -116,9 +118,10 @@ class Schedule(Generic[W]):
 
     def slice_tokens(self) -> int:
         """The padded tokens an ingestion batch may hold: `slice` seconds of the model."""
-        if self._per_token is None:
+        per_token = self._per_token.get("ingest") or self._per_token.get("query")
+        if per_token is None:
             return max(1, self.limits.token_budget // 16)  # until a batch has been timed
-        return max(1, min(self.limits.token_budget, int(self.limits.slice / self._per_token)))
+        return max(1, min(self.limits.token_budget, int(self.limits.slice / per_token)))
 
     def take(self, now: float) -> list[W]:
         """The next batch, out of the schedule; empty when nothing waits."""
@@ -156,5 +159,5 @@ class Schedule(Generic[W]):
         self._pass[lane] += seconds / self._weight[lane]
         if padded_tokens > 0:
             rate = seconds / padded_tokens
-            known = self._per_token
-            self._per_token = rate if known is None else 0.7 * known + 0.3 * rate
+            known = self._per_token.get(lane)
+            self._per_token[lane] = rate if known is None else 0.7 * known + 0.3 * rate

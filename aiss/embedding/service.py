@@ -18,6 +18,7 @@ caller waits at most `Limits.deadline` (504).
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections import deque
@@ -191,6 +192,10 @@ class Embedder(Service):
                 await call.done.wait()
         finally:
             call.done.set()  # what is left of it is abandoned: skipped, not run
+            for item in items:
+                if not item.answered:  # it leaves the count now, the queues when next seen
+                    item.answered = True
+                    self._queued -= 1
         if waited.cancelled_caught:
             raise Timeout(
                 f"the embedding model {self.name!r} did not answer within"
@@ -200,7 +205,7 @@ class Embedder(Service):
             if item.error is not None:
                 if isinstance(item.error, ValidationFailed):
                     raise ValidationFailed(item.error.message, [{"loc": ["input", index]}])
-                raise item.error
+                raise copy.copy(item.error)  # one a caller: the batch's callers share it
         vectors = np.stack([item.vector for item in items if item.vector is not None])
         return Embedded(vectors, sum(item.tokens for item in items))
 
@@ -356,8 +361,8 @@ class Embedder(Service):
         except Exception as exc:  # this batch fails; the next ones go on
             logger.exception("embedding batch failed", extra={"model": self.name})
             failed = (
-                exc
-                if isinstance(exc, ServiceUnavailable)
+                exc.with_traceback(None)
+                if isinstance(exc, ServiceUnavailable | Timeout)
                 else ServiceUnavailable(f"the embedding model failed: {type(exc).__name__}")
             )
             self._fail(batch, failed)
@@ -379,12 +384,8 @@ class Embedder(Service):
         now = time.monotonic()
         for item in batch:
             self._wait.labels(self.name, lane).observe(now - item.enqueued)
-        started = time.perf_counter()
-        try:
-            vectors = await self.model.infer(ids, mask)
-        finally:
-            took = time.perf_counter() - started
-            self._ready.charge(lane, took, int(mask.size))
+        vectors, took = await self.model.infer(ids, mask, within=self.limits.deadline)
+        self._ready.charge(lane, took, int(mask.size))
         self._infer.labels(self.name, lane).observe(took)
         self._rows.labels(self.name).observe(len(batch))
         self._tokens.labels(self.name).inc(int(mask.sum()))

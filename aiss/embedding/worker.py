@@ -1,16 +1,20 @@
 """The model, run where it cannot stall the server: a worker process, or a thread for tests.
 
 The embedding service hands a padded batch (ids and mask) to a `Model` and
-gets the pooled vectors back; only rows x dimension floats cross the pipe.
+gets the pooled vectors back, with the seconds the model itself took (what
+the schedule learns from: not the time spent waiting for a worker to start);
+only rows x dimension floats cross the pipe.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import anyio.to_thread
 
+from ..errors import Timeout
 from ..workers.process import Worker
 from .backends import TorchBackend, choose, pool
 
@@ -32,8 +36,13 @@ class Model(Protocol):
     @property
     def device(self) -> str: ...
 
-    async def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Pooled (and normalised, when the model says so) vectors of one padded batch."""
+    async def infer(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, *, within: float
+    ) -> tuple[np.ndarray, float]:
+        """Pooled (and normalised, when the model says so) vectors of one padded batch,
+        and the seconds the model took. A model that takes longer than `within` once
+        it has the batch is given up on (`Timeout`) and, where it can be, ended, so
+        that a new one takes the next batches."""
 
 
 class Runner:
@@ -43,8 +52,10 @@ class Runner:
         self.backend = backend
         self.info = info
 
-    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        return pool(self.backend.run(input_ids, attention_mask), attention_mask, self.info)
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, float]:
+        started = time.perf_counter()
+        hidden = self.backend.run(input_ids, attention_mask)
+        return pool(hidden, attention_mask, self.info), time.perf_counter() - started
 
     def __repr__(self) -> str:
         return f"{self.backend.name} {self.backend.device}"
@@ -92,9 +103,15 @@ class ModelWorker(Worker):
     def device(self) -> str:
         return self.description.partition(" ")[2] or "none"
 
-    async def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        result: np.ndarray = await self.call("run", input_ids, attention_mask)
-        return result
+    async def infer(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, *, within: float
+    ) -> tuple[np.ndarray, float]:
+        await self.started()  # the time to start a new worker is not the model's
+        with anyio.move_on_after(within):
+            result: tuple[np.ndarray, float] = await self.call("run", input_ids, attention_mask)
+            return result
+        self.kill()
+        raise _hung(self.name, within, "it is started again")
 
 
 class InThread:
@@ -111,5 +128,15 @@ class InThread:
     def device(self) -> str:
         return self.runner.backend.device
 
-    async def infer(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        return await anyio.to_thread.run_sync(self.runner.run, input_ids, attention_mask)
+    async def infer(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, *, within: float
+    ) -> tuple[np.ndarray, float]:
+        with anyio.move_on_after(within):
+            return await anyio.to_thread.run_sync(
+                self.runner.run, input_ids, attention_mask, abandon_on_cancel=True
+            )
+        raise _hung(self.backend, within, "a thread cannot be ended")
+
+
+def _hung(name: str, within: float, then: str) -> Timeout:
+    return Timeout(f"the model {name} took over {within:g} seconds for one batch; {then}")

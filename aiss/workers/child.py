@@ -1,13 +1,15 @@
 """The worker process: make one object, then answer calls on it until stdin closes.
 
-    python -m aiss.workers.child PARENT_PID
+    python -m aiss.workers.child PARENT_PID NAME
 
 The parent sends its `sys.path`, then a factory (a picklable callable); the
 child answers `("ready", description)` or `("failed", error)`, then each
 `(call_id, method, args)` with `(call_id, True, result)` or
-`(call_id, False, exception)`, in order. It dies with its parent: the kernel
-sends SIGKILL when the parent exits (PR_SET_PDEATHSIG), and a closed stdin
-ends it too.
+`(call_id, False, exception)`, in order; the result or exception travels
+pickled inside the frame, so one the parent cannot read fails only its call.
+It dies with its parent: the kernel sends SIGKILL when the thread that started
+it exits (PR_SET_PDEATHSIG; the event loop's thread, which lives as long as
+the server), and a closed stdin ends it too.
 """
 
 from __future__ import annotations
@@ -34,12 +36,18 @@ def die_with(parent: int) -> None:
 
 
 def portable(exc: BaseException) -> BaseException:
-    """The exception itself if it survives pickling, else a RuntimeError naming it."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
+    """The exception itself if it is a builtin or this project's and survives pickling,
+    else a RuntimeError naming it: unpickling a library's exception in the server
+    would import that library (onnxruntime, torch) there."""
+    module = type(exc).__module__
+    if module == "builtins" or module.split(".")[0] in ("aiss", "actors"):
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            pass
+        else:
+            return exc
+    return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
 def serve(incoming: BinaryIO, outgoing: BinaryIO) -> None:
@@ -64,11 +72,10 @@ def serve(incoming: BinaryIO, outgoing: BinaryIO) -> None:
     while (call := frames.read(incoming)) is not None:
         call_id, method, args = call
         try:
-            result = getattr(target, method)(*args)
+            reply = (call_id, True, pickle.dumps(getattr(target, method)(*args), protocol=5))
         except Exception as exc:
-            send((call_id, False, portable(exc)))
-        else:
-            send((call_id, True, result))
+            reply = (call_id, False, pickle.dumps(portable(exc)))
+        send(reply)
     close = getattr(target, "close", None)
     if callable(close):
         close()

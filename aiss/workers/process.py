@@ -9,8 +9,10 @@ child dies with this process, however it ends (see `child`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 from itertools import count
@@ -65,12 +67,15 @@ class Worker(Service):
         self._calls: dict[int, _Call] = {}
         self._ids = count(1)
 
+    async def started(self) -> None:
+        """Return once a worker is running (at once, usually)."""
+        while self._stdin is None:
+            await self._up.wait()
+
     async def call(self, method: str, *args: Any) -> Any:
         """`method(*args)` on the object in the child; waits for a worker that is starting."""
-        await self._up.wait()
-        stdin = self._stdin
-        if stdin is None:
-            raise WorkerFailed(f"the {self.name} worker is not running")
+        while (stdin := self._stdin) is None:
+            await self._up.wait()
         call_id = next(self._ids)
         call = self._calls[call_id] = _Call()
         try:
@@ -81,12 +86,26 @@ class Worker(Service):
             raise WorkerFailed(f"the {self.name} worker died") from None
         finally:
             self._calls.pop(call_id, None)  # a reply after a cancelled call is dropped
+        value = call.value
+        if isinstance(value, bytes):
+            try:
+                value = frames.decode(value)
+            except Exception as exc:
+                raise WorkerFailed(
+                    f"the {self.name} worker's answer cannot be read: {exc}"
+                ) from None
         if not call.ok:
-            raise call.value
-        return call.value
+            raise value
+        return value
+
+    def kill(self) -> None:
+        """End a worker that hangs; its supervisor starts another."""
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
 
     async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
-        command = [sys.executable, "-m", "aiss.workers.child", str(os.getpid())]
+        command = [sys.executable, "-m", "aiss.workers.child", str(os.getpid()), self.name]
         process = await anyio.open_process(
             command,
             stdin=subprocess.PIPE,
@@ -118,9 +137,10 @@ class Worker(Service):
         except anyio.IncompleteRead:
             raise WorkerFailed(f"the {self.name} worker exited ({await process.wait()})") from None
         finally:
-            self._up = anyio.Event()
+            if self._up.is_set():  # callers waiting on an unset one keep waiting for the next
+                self._up = anyio.Event()
             self._stdin = None
-            self._fail_calls()
+            self._fail_calls("stopped" if stop.is_set() else "ended")
             with anyio.CancelScope(shield=True):
                 await self._end(process)
 
@@ -128,10 +148,11 @@ class Worker(Service):
         await stop.wait()
         scope.cancel()
 
-    @staticmethod
-    async def _read(replies: BufferedByteReceiveStream) -> Any:
+    async def _read(self, replies: BufferedByteReceiveStream) -> Any:
         header = await replies.receive_exactly(frames.HEADER.size)
         (size,) = frames.HEADER.unpack(header)
+        if size >= frames.LARGEST:
+            raise WorkerFailed(f"the {self.name} worker wrote a broken stream")
         return frames.decode(await replies.receive_exactly(size))
 
     async def _answer(self, replies: BufferedByteReceiveStream) -> None:
@@ -145,17 +166,18 @@ class Worker(Service):
                 call.ok, call.value = ok, value
                 call.done.set()
 
-    def _fail_calls(self) -> None:
+    def _fail_calls(self, how: str) -> None:
         calls, self._calls = self._calls, {}
         for call in calls.values():
-            call.ok, call.value = False, WorkerFailed(f"the {self.name} worker stopped")
+            call.ok, call.value = False, WorkerFailed(f"the {self.name} worker {how}")
             call.done.set()
 
     async def _end(self, process: Process) -> None:
-        """Close its stdin (it exits), then kill it after the grace period; always reap."""
+        """Close its stdin (it exits), then kill it after half the stop deadline (the
+        supervisor's, for this service as a whole); always reap."""
         if process.stdin is not None:
             await process.stdin.aclose()
-        with anyio.move_on_after(self.shutdown_timeout):
+        with anyio.move_on_after(self.shutdown_timeout / 2):
             await process.wait()
         if process.returncode is None:
             logger.warning("worker did not exit; killing it", extra={"worker": self.name})

@@ -275,3 +275,31 @@ async def test_a_query_with_nothing_to_read_is_refused_but_a_chunk_is_kept(
             await service.embed(["a question", "\x00\x01\x1b \t\x7f"], lane="query")
         assert caught.value.details == [{"loc": ["input", 1]}]
         assert len((await service.embed(["\x00\x01"], lane="ingest")).vectors) == 1
+
+
+async def test_callers_that_gave_up_leave_the_queue_count_at_once(tmp_path: Path) -> None:
+    """Their texts are skipped later, but no longer fill the queue meanwhile (429s)."""
+    backend = Recorder(delay=1.0)
+    service = embedder(tmp_path, backend, deadline=0.2, max_wait=0, max_rows=1)
+    async with running(Supervisor("root", [service])):
+        with pytest.raises(Timeout):
+            await service.embed([f"text {i}" for i in range(20)])
+        assert service._queued == 0  # the model still holds the first of them
+
+
+async def test_callers_of_a_failed_batch_each_get_their_own_error(tmp_path: Path) -> None:
+    info = describe("all-MiniLM-L6-v2", tmp_path)
+    poison = Tokenizer.from_file(str(info.directory / "tokenizer.json")).token_to_id("volcano")
+    assert poison is not None
+    service = embedder(tmp_path, Exploding(poison), max_wait=0.05)
+    errors: list[BaseException] = []
+
+    async def one() -> None:
+        with pytest.raises(ServiceUnavailable) as caught:
+            await service.embed(["volcano"])
+        errors.append(caught.value)
+
+    async with running(Supervisor("root", [service])), anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(one)
+    assert len(errors) == 4 and len({id(e) for e in errors}) == 4

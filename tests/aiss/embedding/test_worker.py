@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from anyio.abc import Process
 
 pytestmark = pytest.mark.anyio
+MODEL = "general.model"
 
 
 def env(root: Path) -> dict[str, str]:
@@ -52,7 +54,7 @@ def restarts(metrics: str, child: str) -> float:
 async def test_a_model_worker_crash_fails_only_its_batch(server: tuple[Process, Api]) -> None:
     process, api = server
     token = await api.token()
-    (worker,) = workers_of(process.pid)
+    (worker,) = workers_of(process.pid, MODEL)
     metrics = (await api.http.get("/metrics")).text
     assert 'actor="root/embedding/general.model"' in metrics
     long_texts = [f"text {i} " + "word " * 200 for i in range(800)]  # seconds of work
@@ -78,7 +80,7 @@ async def test_a_model_worker_crash_fails_only_its_batch(server: tuple[Process, 
     # A new worker takes over; callers before and after it are served.
     response = await api.call("POST", "/embeddings", token, json={"input": ["after the crash"]})
     assert response.status_code == 200, response.text
-    (replacement,) = workers_of(process.pid)
+    (replacement,) = workers_of(process.pid, MODEL)
     assert replacement != worker
     metrics = (await api.http.get("/metrics")).text
     assert restarts(metrics, "root/embedding/general.model") == 1
@@ -93,9 +95,31 @@ async def test_no_process_is_left_when_the_server_ends(tmp_path: Path, how: sign
         response = await api.call("POST", "/embeddings", token, json={"input": ["warm"]})
         assert response.status_code == 200
         left = descendants(process.pid)
-        assert workers_of(process.pid), left
+        assert workers_of(process.pid, MODEL) and workers_of(process.pid, "vectors.engine"), left
         process.send_signal(how)
         with anyio.fail_after(30):
             await process.wait()
     for pid in left:
         await wait_gone(pid)
+
+
+async def test_a_hung_model_worker_is_ended_and_replaced(tmp_path: Path) -> None:
+    async with aiss_serve({**env(tmp_path), "AISS_EMBED_TIMEOUT": "2s"}) as (process, http):
+        api = Api(http)
+        token = await api.token()
+        (worker,) = workers_of(process.pid, MODEL)
+        os.kill(worker, signal.SIGSTOP)  # alive, and never answering
+        try:
+            response = await api.call("POST", "/embeddings", token, json={"input": ["stuck"]})
+            assert response.status_code == 504, response.text
+            with anyio.fail_after(30):
+                while True:
+                    response = await api.call("POST", "/embeddings", token, json={"input": ["x"]})
+                    if response.status_code == 200:
+                        break
+                    assert response.status_code in (503, 504), response.text  # while replaced
+            assert workers_of(process.pid, MODEL) != [worker]
+            await wait_gone(worker)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)

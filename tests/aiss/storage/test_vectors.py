@@ -260,7 +260,7 @@ async def test_a_crashed_engine_fails_its_call_and_the_service_starts_again(
     async with running(Supervisor("root", [service], max_restarts=5)):
         store = service.store
         await seeded(store)
-        (engine,) = workers_of(os.getpid())
+        (engine,) = workers_of(os.getpid(), "vectors.engine")
         os.kill(engine, signal.SIGKILL)
         with pytest.raises(ServiceUnavailable):
             await store.count("c")

@@ -24,15 +24,15 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def workers_of(pid: int) -> list[int]:
-    """The worker processes (`aiss.workers.child`) under `pid`."""
+def workers_of(pid: int, name: str | None = None) -> list[int]:
+    """The worker processes (`aiss.workers.child`) under `pid`, of `name` if given."""
     workers = []
     for child in descendants(pid):
         try:
             command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"aiss.workers.child" in command:
+        if b"aiss.workers.child" in command and (name is None or name.encode() in command):
             workers.append(child)
     return sorted(workers)
 

@@ -38,3 +38,29 @@ class Target:
 
 def broken() -> Target:
     raise RuntimeError("no model here")
+
+
+class Foreign(Exception):
+    """An exception of a library: the server should not have to import it."""
+
+
+class Flaky:
+    """Starts, then fails its second start (the file counts them), then starts again."""
+
+    def __init__(self, counter: str) -> None:
+        from pathlib import Path
+
+        path = Path(counter)
+        starts = int(path.read_text()) + 1 if path.exists() else 1
+        path.write_text(str(starts))
+        if starts == 2:
+            raise RuntimeError("the second start fails")
+
+    def starts(self) -> int:
+        return 1
+
+    def foreign(self) -> None:
+        raise Foreign("from a library")
+
+    def unpicklable(self) -> object:
+        return lambda: None

@@ -17,7 +17,7 @@ from actors import Supervisor, running
 from aiss.workers.process import Worker, WorkerFailed
 
 from .procs import gone, wait_gone
-from .targets import Target, broken
+from .targets import Flaky, Target, broken
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[3]
@@ -84,6 +84,33 @@ async def test_a_crash_fails_the_calls_in_it_and_a_new_worker_serves_the_next() 
         assert (await w.call("whoami"))[0] == "a"
         assert w.metrics.restarts == 2
     await wait_gone(first)
+
+
+async def test_a_caller_waits_through_a_failed_restart_for_the_next_worker(
+    tmp_path: Path,
+) -> None:
+    w = Worker("test.flaky", functools.partial(Flaky, str(tmp_path / "starts")))
+    async with running(Supervisor("root", [w], max_restarts=5)):
+        assert await w.call("starts") == 1
+        os.kill(w.pid or 0, signal.SIGKILL)
+        with anyio.fail_after(20):
+            while w._stdin is not None:  # until the death is seen: then the call waits
+                await anyio.sleep(0.01)
+            assert await w.call("starts") == 1  # after the failed second start, the third
+        assert (tmp_path / "starts").read_text() == "3"
+
+
+async def test_what_the_server_cannot_read_fails_only_its_call(tmp_path: Path) -> None:
+    w = Worker("test.flaky", functools.partial(Flaky, str(tmp_path / "starts")))
+    async with running(Supervisor("root", [w])):
+        # A library's exception comes back as a RuntimeError naming it: unpickling it
+        # here would import that library into the server.
+        with pytest.raises(RuntimeError, match="Foreign: from a library"):
+            await w.call("foreign")
+        with pytest.raises(AttributeError, match="pickle"):
+            await w.call("unpicklable")
+        assert await w.call("starts") == 1
+        assert w.metrics.restarts == 0
 
 
 async def test_a_worker_that_cannot_start_says_why() -> None:
