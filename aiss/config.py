@@ -254,6 +254,8 @@ class Settings:
     embed_truncate: bool = True
     embed_timeout: float = 30.0
     embed_ingest_share: float = 0.25
+    embed_ingest_worker: str = "auto"  # separate | shared | auto: separate without a GPU
+    embed_ingest_nice: int = 10
     embed_slice: float = 0.02
     hf_cache: Path = Path("~/.cache/huggingface/hub")
     terminal_shell: str = "/bin/bash"
@@ -396,6 +398,10 @@ class Settings:
             embed_truncate=r.parsed("AISS_EMBED_TRUNCATE", parse_bool, "true"),
             embed_timeout=r.parsed("AISS_EMBED_TIMEOUT", _seconds, "30s"),
             embed_ingest_share=r.parsed("AISS_EMBED_INGEST_SHARE", _share, "0.25"),
+            embed_ingest_worker=r.choice(
+                "AISS_EMBED_INGEST_WORKER", ("auto", "separate", "shared"), "auto"
+            ),
+            embed_ingest_nice=r.integer("AISS_EMBED_INGEST_NICE", 10, 0, 19),
             embed_slice=r.parsed("AISS_EMBED_SLICE", _seconds, "20ms"),
             terminal_shell=r.text("AISS_TERMINAL_SHELL", "/bin/bash"),
             ssh_port=r.integer("AISS_SSH_PORT", 2222, 0, 65535),

@@ -123,14 +123,17 @@ class Schedule(Generic[W]):
             return max(1, self.limits.token_budget // 16)  # until a batch has been timed
         return max(1, min(self.limits.token_budget, int(self.limits.slice / per_token)))
 
-    def take(self, now: float) -> list[W]:
-        """The next batch, out of the schedule; empty when nothing waits."""
-        busy = [lane for lane in LANES if self._waiting[lane]]
+    def take(self, now: float, lanes: Sequence[Lane] = LANES) -> list[W]:
+        """The next batch of `lanes` (those sharing one model), out of the schedule;
+        empty when nothing of them waits. Ingestion is cut to slices only when it
+        shares its model with queries."""
+        busy = [lane for lane in lanes if self._waiting[lane]]
         if not busy:
             return []
         lane = min(busy, key=lambda name: (self._pass[name], LANES.index(name)))
         waiting = self._waiting[lane]
-        budget = self.limits.token_budget if lane == "query" else self.slice_tokens()
+        sliced = lane == "ingest" and "query" in lanes
+        budget = self.slice_tokens() if sliced else self.limits.token_budget
         oldest = min(waiting, key=lambda item: item.enqueued)
         if now - oldest.enqueued >= self.limits.max_age:
             batch = self._around(oldest, waiting, budget)

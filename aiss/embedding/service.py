@@ -118,16 +118,20 @@ class Embedder(Service):
         load_tokenizer: Callable[[], Tokenizer],
         model: Model,
         limits: Limits | None = None,
+        ingest_model: Model | None = None,
     ) -> None:
         super().__init__(name)
         self.info = info
         self.limits = limits = limits or Limits()
         self.model = model
+        # A model of its own for ingestion (a worker the OS runs after the server's
+        # work): questions then never wait behind ingestion; None shares `model`.
+        self.ingest_model = ingest_model
         self._load_tokenizer = load_tokenizer
         self._tokenizer: Tokenizer | None = None
         self._incoming: dict[Lane, deque[_Item]] = {lane: deque() for lane in LANES}
         self._ready: Schedule[_Item] = Schedule(limits)
-        self._running: list[_Item] = []
+        self._running: set[_Item] = set()
         self._queued = 0
         self._arrived = anyio.Event()
         self._tokenized = anyio.Event()
@@ -233,7 +237,11 @@ class Embedder(Service):
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._tokenize_loop)
-                tg.start_soon(self._run_loop)
+                if self.ingest_model is None:
+                    tg.start_soon(self._run_loop, LANES, self.model)
+                else:
+                    tg.start_soon(self._run_loop, ("query",), self.model)
+                    tg.start_soon(self._run_loop, ("ingest",), self.ingest_model)
                 task_status.started()
                 await stop.wait()
                 tg.cancel_scope.cancel()
@@ -248,7 +256,7 @@ class Embedder(Service):
             *self._incoming["query"],
             *self._incoming["ingest"],
         ]
-        self._running = []
+        self._running.clear()
         for lane in LANES:
             self._incoming[lane].clear()
         self._fail(pending, error)
@@ -334,30 +342,33 @@ class Embedder(Service):
                     continue
                 self._ready.add(item)
             self._tokenized.set()
+            self._tokenized = anyio.Event()
 
-    def _next_batch(self) -> list[_Item]:
+    def _next_batch(self, lanes: Sequence[Lane]) -> list[_Item]:
         for item in self._ready.remove(lambda item: not item.abandoned):
             self._finish(item)
-        return self._ready.take(time.monotonic())
+        return self._ready.take(time.monotonic(), lanes)
 
-    async def _run_loop(self) -> None:
+    def _waiting(self, lanes: Sequence[Lane]) -> int:
+        return sum(self._ready.count(lane) for lane in lanes)
+
+    async def _run_loop(self, lanes: Sequence[Lane], model: Model) -> None:
+        """Batches of `lanes` through `model`, one at a time."""
         while True:
-            if not len(self._ready):
-                self._tokenized = anyio.Event()
+            if not self._waiting(lanes):
                 await self._tokenized.wait()
                 # The model was idle: give a burst a moment to gather into one batch.
                 with anyio.move_on_after(self.limits.max_wait):
-                    while len(self._ready) < self.limits.max_rows:
-                        self._tokenized = anyio.Event()
+                    while self._waiting(lanes) < self.limits.max_rows:
                         await self._tokenized.wait()
-            batch = self._next_batch()
+            batch = self._next_batch(lanes)
             if batch:
-                await self._run(batch)
+                await self._run(batch, model)
 
-    async def _run(self, batch: list[_Item]) -> None:
-        self._running = batch
+    async def _run(self, batch: list[_Item], model: Model) -> None:
+        self._running.update(batch)
         try:
-            await self._infer_batch(batch)
+            await self._infer_batch(batch, model)
         except Exception as exc:  # this batch fails; the next ones go on
             logger.exception("embedding batch failed", extra={"model": self.name})
             failed = (
@@ -370,9 +381,9 @@ class Embedder(Service):
             self._fail(batch, self._stopped())
             raise
         finally:
-            self._running = []
+            self._running.difference_update(batch)
 
-    async def _infer_batch(self, batch: list[_Item]) -> None:
+    async def _infer_batch(self, batch: list[_Item], model: Model) -> None:
         longest = max(item.tokens for item in batch)
         ids = np.zeros((len(batch), longest), dtype=np.int64)
         mask = np.zeros((len(batch), longest), dtype=np.int64)
@@ -384,7 +395,7 @@ class Embedder(Service):
         now = time.monotonic()
         for item in batch:
             self._wait.labels(self.name, lane).observe(now - item.enqueued)
-        vectors, took = await self.model.infer(ids, mask, within=self.limits.deadline)
+        vectors, took = await model.infer(ids, mask, within=self.limits.deadline)
         self._ready.charge(lane, took, int(mask.size))
         self._infer.labels(self.name, lane).observe(took)
         self._rows.labels(self.name).observe(len(batch))

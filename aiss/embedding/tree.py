@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from tokenizers import Tokenizer
@@ -80,6 +80,10 @@ def build_embeddings(settings: Settings) -> Embeddings:
     # Each model's worker starts before its service and stops after it.
     children: list[ModelWorker | Embedder] = []
 
+    separate = settings.embed_ingest_worker == "separate" or (
+        settings.embed_ingest_worker == "auto" and not settings.use_gpu
+    )
+
     def make(role: str, info: ModelInfo) -> Embedder:
         load = Load(
             settings.embedding_backend,
@@ -90,13 +94,20 @@ def build_embeddings(settings: Settings) -> Embeddings:
             threads=threads,
             int8=settings.embedding_int8,
         )
-        worker = ModelWorker(f"{role}.model", load, shutdown_timeout=settings.shutdown_timeout)
+        model = ModelWorker(f"{role}.model", load)
+        # On CPUs ingestion gets a model of its own, run by the OS after everything
+        # else (`AISS_EMBED_INGEST_NICE`); on a GPU it shares one, in slices.
+        ingest = (
+            ModelWorker(f"{role}.ingest", replace(load, nice=settings.embed_ingest_nice))
+            if separate
+            else None
+        )
 
         def tokenizer() -> Tokenizer:
             return Tokenizer.from_file(str(info.directory / "tokenizer.json"))
 
-        embedder = Embedder(role, info, tokenizer, worker, limits)
-        children.extend((worker, embedder))
+        embedder = Embedder(role, info, tokenizer, model, limits, ingest)
+        children.extend((model, *([ingest] if ingest else []), embedder))
         return embedder
 
     roles = _by_role(settings, make)

@@ -8,6 +8,7 @@ only rows x dimension floats cross the pipe.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -73,8 +74,11 @@ class Load:
     threads: int
     int8: bool
     random_weights: bool = False  # torch only: the architecture untrained, to time it
+    nice: int = 0  # added to the worker's niceness: the OS runs it after nicer work
 
     def __call__(self) -> Runner:
+        if self.nice:
+            os.nice(self.nice)
         if self.random_weights:
             return Runner(TorchBackend(self.info, fp16=self.fp16, random_weights=True), self.info)
         backend = choose(

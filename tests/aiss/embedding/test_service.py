@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -303,3 +305,37 @@ async def test_callers_of_a_failed_batch_each_get_their_own_error(tmp_path: Path
         for _ in range(4):
             tg.start_soon(one)
     assert len(errors) == 4 and len({id(e) for e in errors}) == 4
+
+
+class Gate(Recorder):
+    """Holds every batch until opened; says when one is in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        self.entered.set()
+        assert self.opened.wait(30)
+        return super().run(input_ids, attention_mask)
+
+
+async def test_with_a_model_of_its_own_ingestion_never_holds_a_question(tmp_path: Path) -> None:
+    info = describe("all-MiniLM-L6-v2", tmp_path)
+    gate = Gate()
+    service = Embedder(
+        "test",
+        info,
+        lambda: Tokenizer.from_file(str(info.directory / "tokenizer.json")),
+        InThread(Recorder(), info),
+        Limits(max_wait=0),
+        ingest_model=InThread(gate, info),
+    )
+    async with running(Supervisor("root", [service])), anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(service.embed, ["a long chunk"] * 4, lane="ingest"))
+        await anyio.to_thread.run_sync(gate.entered.wait)
+        with anyio.fail_after(5):  # the ingestion batch is still held
+            answer = await service.embed(["a question"], query=True)
+        assert len(answer.vectors) == 1 and not gate.opened.is_set()
+        gate.opened.set()

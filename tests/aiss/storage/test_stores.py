@@ -54,6 +54,7 @@ async def test_embedded_stores_keep_their_data_across_restarts(tmp_path: Path) -
             "root/stores/vectors",
             "root/embedding",
             "root/embedding/general.model",
+            "root/embedding/general.ingest",
             "root/embedding/general",
             "root/users",
             "root/users/users",
