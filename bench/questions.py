@@ -143,6 +143,8 @@ async def wait_ready(http: httpx.AsyncClient, headers: dict[str, str], ids: list
 
 
 def row(name: str, idle: list[float], busy: list[float]) -> str:
+    if not idle or not busy:
+        return f"| {name} | no answers: {len(idle)} idle, {len(busy)} while ingesting |"
     i50, i99 = (np.percentile(idle, q) * 1000 for q in (50, 99))
     b50, b99 = (np.percentile(busy, q) * 1000 for q in (50, 99))
     return (

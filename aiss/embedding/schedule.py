@@ -8,6 +8,7 @@ Pure logic on a clock passed in, so it is tested on a virtual one.
   level with the lane that had, so idling earns no credit. While both lanes wait,
   ingestion gets `ingest_share` of the model and queries the rest; a query
   arriving during ingestion waits for the batch running, then goes first.
+  (This is for lanes sharing one model; `take` is told which lanes do.)
 - **Slices**: an ingestion batch is cut to what the model runs in `slice`
   seconds (the cost per padded token is learnt from the batches run), so that
   wait is short; queries get the whole token budget.

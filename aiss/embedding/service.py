@@ -1,11 +1,13 @@
-"""The embedding service of one model: two lanes, a tokenizer stage and a batching runner.
+"""The embedding service of one model: two lanes, a tokenizer stage and batching runners.
 
 Texts wait in a bounded queue with two lanes. A tokenizer task encodes what
-arrived in a worker thread while the model (in its worker process, see
-`worker`) runs the previous batch. The runner takes the next batch from the
-`Schedule`: queries first, ingestion in short slices and with its share, texts
-of similar length together, none waiting past its age; it waits a few
-milliseconds for more work only when the model was idle. Texts whose caller
+arrived in a worker thread while the model (in a worker process, see
+`worker`) runs the previous batch. A runner per model takes the next batch
+from the `Schedule`: with one model for both lanes, queries first, ingestion
+in short slices and with its share; with one for ingestion of its own, each
+lane through its own. Texts of similar length go together, none waiting past
+its age; a runner waits a few milliseconds for more work only when its model
+was idle. Texts whose caller
 went away are skipped; a full queue refuses at once (429).
 
 A text the model cannot take fails its own request alone: invalid Unicode
@@ -354,6 +356,9 @@ class Embedder(Service):
 
     async def _run_loop(self, lanes: Sequence[Lane], model: Model) -> None:
         """Batches of `lanes` through `model`, one at a time."""
+        # A model is hung past the deadline; one of ingestion's own, which the OS runs
+        # after everything else, may just be waiting for a core: it gets longer.
+        within = self.limits.deadline * (1 if "query" in lanes else 4)
         while True:
             if not self._waiting(lanes):
                 await self._tokenized.wait()
@@ -363,12 +368,12 @@ class Embedder(Service):
                         await self._tokenized.wait()
             batch = self._next_batch(lanes)
             if batch:
-                await self._run(batch, model)
+                await self._run(batch, model, within)
 
-    async def _run(self, batch: list[_Item], model: Model) -> None:
+    async def _run(self, batch: list[_Item], model: Model, within: float) -> None:
         self._running.update(batch)
         try:
-            await self._infer_batch(batch, model)
+            await self._infer_batch(batch, model, within)
         except Exception as exc:  # this batch fails; the next ones go on
             logger.exception("embedding batch failed", extra={"model": self.name})
             failed = (
@@ -383,7 +388,7 @@ class Embedder(Service):
         finally:
             self._running.difference_update(batch)
 
-    async def _infer_batch(self, batch: list[_Item], model: Model) -> None:
+    async def _infer_batch(self, batch: list[_Item], model: Model, within: float) -> None:
         longest = max(item.tokens for item in batch)
         ids = np.zeros((len(batch), longest), dtype=np.int64)
         mask = np.zeros((len(batch), longest), dtype=np.int64)
@@ -395,7 +400,7 @@ class Embedder(Service):
         now = time.monotonic()
         for item in batch:
             self._wait.labels(self.name, lane).observe(now - item.enqueued)
-        vectors, took = await model.infer(ids, mask, within=self.limits.deadline)
+        vectors, took = await model.infer(ids, mask, within=within)
         self._ready.charge(lane, took, int(mask.size))
         self._infer.labels(self.name, lane).observe(took)
         self._rows.labels(self.name).observe(len(batch))

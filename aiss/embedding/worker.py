@@ -3,14 +3,16 @@
 The embedding service hands a padded batch (ids and mask) to a `Model` and
 gets the pooled vectors back, with the seconds the model itself took (what
 the schedule learns from: not the time spent waiting for a worker to start);
-only rows x dimension floats cross the pipe.
+only rows x dimension floats come back, not the hidden states.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import anyio.to_thread
@@ -20,8 +22,6 @@ from ..workers.process import Worker
 from .backends import TorchBackend, choose, pool
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import numpy as np
 
     from .backends import Backend
@@ -79,6 +79,10 @@ class Load:
     def __call__(self) -> Runner:
         if self.nice:
             os.nice(self.nice)
+            # The worker has a session, so an autogroup, of its own: where the kernel
+            # groups by session, niceness ranks only within one, so set the group's too.
+            with contextlib.suppress(OSError):
+                Path("/proc/self/autogroup").write_text(str(self.nice))
         if self.random_weights:
             return Runner(TorchBackend(self.info, fp16=self.fp16, random_weights=True), self.info)
         backend = choose(
@@ -96,7 +100,7 @@ class Load:
 class ModelWorker(Worker):
     """The model in a supervised worker process of its own."""
 
-    def __init__(self, name: str, load: Load, *, shutdown_timeout: float = 5.0) -> None:
+    def __init__(self, name: str, load: Load, *, shutdown_timeout: float = 1.0) -> None:
         super().__init__(name, load, shutdown_timeout=shutdown_timeout)
 
     @property

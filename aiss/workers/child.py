@@ -73,7 +73,9 @@ def serve(incoming: BinaryIO, outgoing: BinaryIO) -> None:
         call_id, method, args = call
         try:
             reply = (call_id, True, pickle.dumps(getattr(target, method)(*args), protocol=5))
-        except Exception as exc:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # a library's panic too (PanicException): this call only
             reply = (call_id, False, pickle.dumps(portable(exc)))
         send(reply)
     close = getattr(target, "close", None)

@@ -66,16 +66,19 @@ class Worker(Service):
         self._send_lock = anyio.Lock()
         self._calls: dict[int, _Call] = {}
         self._ids = count(1)
+        self._retired = False  # stopped, not to be started again: callers fail at once
 
-    async def started(self) -> None:
-        """Return once a worker is running (at once, usually)."""
-        while self._stdin is None:
+    async def started(self) -> ByteSendStream:
+        """The running worker's input, once there is one (at once, usually)."""
+        while (stdin := self._stdin) is None:
+            if self._retired:
+                raise WorkerFailed(f"the {self.name} worker is not running")
             await self._up.wait()
+        return stdin
 
     async def call(self, method: str, *args: Any) -> Any:
         """`method(*args)` on the object in the child; waits for a worker that is starting."""
-        while (stdin := self._stdin) is None:
-            await self._up.wait()
+        stdin = await self.started()
         call_id = next(self._ids)
         call = self._calls[call_id] = _Call()
         try:
@@ -116,6 +119,9 @@ class Worker(Service):
         assert process.stdin is not None and process.stdout is not None
         replies = BufferedByteReceiveStream(process.stdout)
         self.pid = process.pid
+        self._retired = False
+        if self._up.is_set():
+            self._up = anyio.Event()
         try:
             await process.stdin.send(frames.encode(list(sys.path)))
             await process.stdin.send(frames.encode(self.factory))
@@ -126,9 +132,9 @@ class Worker(Service):
             self._stdin = process.stdin
             self._up.set()
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._stop_on, stop, tg.cancel_scope)
+                tg.start_soon(self._stop_on, stop, process)
                 task_status.started()
-                await self._answer(replies)
+                await self._answer(replies)  # until the child's output ends
                 tg.cancel_scope.cancel()
             if stop.is_set():
                 return
@@ -137,16 +143,26 @@ class Worker(Service):
         except anyio.IncompleteRead:
             raise WorkerFailed(f"the {self.name} worker exited ({await process.wait()})") from None
         finally:
-            if self._up.is_set():  # callers waiting on an unset one keep waiting for the next
-                self._up = anyio.Event()
             self._stdin = None
+            if stop.is_set():
+                self._retired = True
+                self._up.set()  # those waiting for a worker learn there is none
+            elif self._up.is_set():  # those waiting on an unset one wait for the next
+                self._up = anyio.Event()
             self._fail_calls("stopped" if stop.is_set() else "ended")
             with anyio.CancelScope(shield=True):
                 await self._end(process)
 
-    async def _stop_on(self, stop: anyio.Event, scope: anyio.CancelScope) -> None:
+    async def _stop_on(self, stop: anyio.Event, process: Process) -> None:
+        """Told to stop: close the child's input, so it answers what it holds and exits,
+        while its answers are still read; kill it after half the stop deadline (the
+        supervisor's, for this service as a whole)."""
         await stop.wait()
-        scope.cancel()
+        if process.stdin is not None:
+            await process.stdin.aclose()
+        await anyio.sleep(self.shutdown_timeout / 2)
+        logger.warning("worker did not exit; killing it", extra={"worker": self.name})
+        process.kill()
 
     async def _read(self, replies: BufferedByteReceiveStream) -> Any:
         header = await replies.receive_exactly(frames.HEADER.size)
@@ -173,14 +189,12 @@ class Worker(Service):
             call.done.set()
 
     async def _end(self, process: Process) -> None:
-        """Close its stdin (it exits), then kill it after half the stop deadline (the
-        supervisor's, for this service as a whole); always reap."""
+        """The child is done, or is made so; always reaped, its pipes closed."""
         if process.stdin is not None:
             await process.stdin.aclose()
         with anyio.move_on_after(self.shutdown_timeout / 2):
             await process.wait()
         if process.returncode is None:
-            logger.warning("worker did not exit; killing it", extra={"worker": self.name})
             process.kill()
-            await process.wait()
+        await process.aclose()
         self.pid = None

@@ -48,6 +48,13 @@ class VectorService(Service):
         self.timeout = timeout
         self.breaker = Breaker("vector store", self.metrics, (ResponseHandlingException,))
         self._store: VectorStore | None = None
+        # One engine worker for the life of the service: a store handed out before a
+        # restart reaches the new engine, not a stopped one.
+        self.engine = Worker(
+            f"{name}.engine",
+            functools.partial(EdgeShards.opened, path),
+            shutdown_timeout=self.shutdown_timeout,
+        )
 
     @property
     def store(self) -> VectorStore:
@@ -81,11 +88,7 @@ class VectorService(Service):
     async def _serve_engine(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
         """Qdrant's engine in a worker process that owns the data dir; if it dies, so
         does this service, and the supervisor starts both again."""
-        engine = Worker(
-            f"{self.name}.engine",
-            functools.partial(EdgeShards.opened, self.path),
-            shutdown_timeout=self.shutdown_timeout,
-        )
+        engine = self.engine
         async with anyio.create_task_group() as tg:
             await tg.start(engine.run)
             edge = EdgeVectors(self.path, engine)

@@ -12,7 +12,7 @@ import pytest
 
 from ...servers import aiss_serve
 from ..routes.conftest import ADMIN_PASSWORD, Api
-from ..workers.procs import descendants, wait_gone, workers_of
+from ..workers.procs import descendants, niceness, wait_gone, workers_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -96,6 +96,9 @@ async def test_no_process_is_left_when_the_server_ends(tmp_path: Path, how: sign
         assert response.status_code == 200
         left = descendants(process.pid)
         assert workers_of(process.pid, MODEL) and workers_of(process.pid, "vectors.engine"), left
+        # Ingestion's own worker runs after the server's work, in its session's group too.
+        (ingest,) = workers_of(process.pid, "general.ingest")
+        assert niceness(ingest)[0] == 10 and niceness(ingest)[1] in (10, None)
         process.send_signal(how)
         with anyio.fail_after(30):
             await process.wait()

@@ -50,3 +50,13 @@ async def wait_gone(pid: int, within: float = 10) -> None:
     with anyio.fail_after(within):
         while not gone(pid):
             await anyio.sleep(0.05)
+
+
+def niceness(pid: int) -> tuple[int, int | None]:
+    """The process's nice value, and its autogroup's (None where the kernel has none)."""
+    nice = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    try:
+        group = int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    except OSError:
+        group = None
+    return nice, group

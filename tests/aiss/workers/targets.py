@@ -64,3 +64,14 @@ class Flaky:
 
     def unpicklable(self) -> object:
         return lambda: None
+
+    def panic(self) -> None:
+        panic()
+
+
+class Panic(BaseException):
+    """What a Rust library raises when it panics (pyo3's PanicException is one)."""
+
+
+def panic() -> None:
+    raise Panic("a library panicked")

@@ -109,8 +109,18 @@ async def test_what_the_server_cannot_read_fails_only_its_call(tmp_path: Path) -
             await w.call("foreign")
         with pytest.raises(AttributeError, match="pickle"):
             await w.call("unpicklable")
+        with pytest.raises(RuntimeError, match="Panic: a library panicked"):
+            await w.call("panic")
         assert await w.call("starts") == 1
         assert w.metrics.restarts == 0
+
+
+async def test_a_worker_stopped_for_good_fails_its_callers_at_once() -> None:
+    w = worker()
+    async with running(Supervisor("root", [w])):
+        assert await w.call("echo", 1) == 1
+    with anyio.fail_after(2), pytest.raises(WorkerFailed, match="not running"):
+        await w.call("echo", 2)
 
 
 async def test_a_worker_that_cannot_start_says_why() -> None:
