@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.terminal_client import PASSWORD
-from tests.servers import aiss_serve
+from tests.servers import aiss_serve, serve_env
 
 QUESTIONS = [
     "how do I list files sorted by size",
@@ -154,16 +154,8 @@ def row(name: str, idle: list[float], busy: list[float]) -> str:
 
 
 async def bench(args: argparse.Namespace, root: Path) -> None:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(root),
-        "AISS_DATA_DIR": str(root / "data"),
-        "AISS_ENV_FILE": "",
-        "ADMIN_INITIAL_PASSWORD": PASSWORD,
-        "AISS_SSH_PORT": "0",
-        "LOG_LEVEL": "warning",
-        **{k: v for k, v in os.environ.items() if k.startswith("AISS_EMBED")},
-    }
+    tuning = {k: v for k, v in os.environ.items() if k.startswith("AISS_EMBED")}
+    env = serve_env(root, PASSWORD, LOG_LEVEL="warning", **tuning)
     rng = random.Random(11)
     docs = man_pages(args.documents, rng)
     source = "man pages"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import uvicorn
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
+    from pathlib import Path
 
     from anyio.abc import Process
     from starlette.types import ASGIApp
@@ -55,6 +57,21 @@ async def _serve(app: ASGIApp, sock: socket.socket) -> AsyncIterator[httpx.Async
                 yield client
         finally:
             server.should_exit = True
+
+
+def serve_env(root: Path, admin_password: str, **extra: str) -> dict[str, str]:
+    """What `aiss serve` needs on embedded defaults, in `root`: no SSH port, quick hashing."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(root),
+        "AISS_DATA_DIR": str(root / "data"),
+        "AISS_ENV_FILE": "",
+        "ADMIN_INITIAL_PASSWORD": admin_password,
+        "AISS_ARGON2_TIME_COST": "1",
+        "AISS_ARGON2_MEMORY": "8MiB",
+        "AISS_SSH_PORT": "0",
+        **extra,
+    }
 
 
 @asynccontextmanager

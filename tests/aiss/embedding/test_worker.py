@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
-from ...servers import aiss_serve
+from ...servers import aiss_serve, serve_env
 from ..routes.conftest import ADMIN_PASSWORD, Api
 from ..workers.procs import descendants, niceness, wait_gone, workers_of
 
@@ -25,16 +25,7 @@ MODEL = "general.model"
 
 
 def env(root: Path) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(root),
-        "AISS_DATA_DIR": str(root / "data"),
-        "AISS_ENV_FILE": "",
-        "ADMIN_INITIAL_PASSWORD": ADMIN_PASSWORD,
-        "AISS_ARGON2_TIME_COST": "1",
-        "AISS_ARGON2_MEMORY": "8MiB",
-        "AISS_SSH_PORT": "0",
-    }
+    return serve_env(root, ADMIN_PASSWORD)
 
 
 @pytest.fixture
