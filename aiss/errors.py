@@ -179,6 +179,11 @@ def as_aiss_error(exc: BaseException) -> AissError:
             return ServiceUnavailable(f"{exc.actor} is not running")
         case AskTimeout():
             return Timeout(f"{exc.actor} did not answer in time")
+        case BaseExceptionGroup():
+            # Parallel work (a task group) failing for known reasons fails for the first.
+            known = [as_aiss_error(e) for e in exc.exceptions]
+            if known and all(type(e) is not AissError for e in known):
+                return known[0]
     return AissError("internal error")
 
 

@@ -46,3 +46,16 @@ def test_details_and_headers_travel() -> None:
 def test_starlette_statuses_become_tree_errors() -> None:
     assert isinstance(from_http_status(404, "x"), NotFound)
     assert type(from_http_status(418, "teapot")) is AissError
+
+
+def test_a_task_group_failing_for_known_reasons_maps_to_the_first() -> None:
+    """Two searches in parallel against a vector worker that died: a 503, not a 500."""
+    from aiss.errors import ServiceUnavailable, as_aiss_error
+
+    unavailable = ServiceUnavailable("the vectors.engine worker ended")
+    group = BaseExceptionGroup("searches", [unavailable, ServiceUnavailable("again")])
+    assert as_aiss_error(group) is unavailable
+    nested = BaseExceptionGroup("outer", [group])
+    assert as_aiss_error(nested) is unavailable
+    mixed = BaseExceptionGroup("mixed", [unavailable, RuntimeError("a bug")])
+    assert as_aiss_error(mixed).status == 500
