@@ -2,19 +2,32 @@
 
 from .base import (
     KEYWORD_FIELDS,
+    KEYWORDS,
+    SEARCH_MODES,
     CollectionMismatch,
+    Fusion,
     Hit,
     Point,
+    Query,
+    SearchMode,
     VectorFilter,
     VectorStore,
     collection_name,
 )
+from .keywords import Keywords, SparseVector
 
 __all__ = [
+    "KEYWORDS",
     "KEYWORD_FIELDS",
+    "SEARCH_MODES",
     "CollectionMismatch",
+    "Fusion",
     "Hit",
+    "Keywords",
     "Point",
+    "Query",
+    "SearchMode",
+    "SparseVector",
     "VectorFilter",
     "VectorStore",
     "collection_name",

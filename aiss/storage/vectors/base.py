@@ -9,8 +9,15 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from .keywords import SparseVector
+
 Distance = Literal["cosine", "dot", "euclid"]
 FieldValue = str | tuple[str, ...]
+# dense: nearest by embedding; sparse: by keyword vector (BM25 with the engine's
+# IDF); hybrid: both, fused in the engine's query.
+SearchMode = Literal["dense", "sparse", "hybrid"]
+SEARCH_MODES: Final = ("dense", "sparse", "hybrid")
+KEYWORDS: Final = "keywords"  # the name of the sparse vector in a collection
 
 # The payload fields that filters may use; each gets a keyword index.
 KEYWORD_FIELDS: Final = ("owner_id", "area_id", "document_id", "scope")
@@ -25,6 +32,37 @@ class Point:
     id: str  # a UUID
     vector: Sequence[float]
     payload: Mapping[str, Any] = field(default_factory=dict)
+    keywords: SparseVector | None = None  # stored where the collection has keyword vectors
+
+
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    """How hybrid search fuses its dense and keyword rankings in the engine."""
+
+    method: Literal["rrf", "dbsf"] = "rrf"
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    k: int = 60  # reciprocal rank fusion's constant
+    depth: int = 4  # each side ranks `depth` times the limit before fusion
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What to search by: `vector` (dense), `keywords` (sparse), or both fused."""
+
+    vector: Sequence[float] | None = None
+    keywords: SparseVector | None = None
+    fusion: Fusion = field(default_factory=Fusion)
+
+    @property
+    def mode(self) -> SearchMode:
+        if self.vector is not None and self.keywords is not None:
+            return "hybrid"
+        if self.keywords is not None:
+            return "sparse"
+        if self.vector is None:
+            raise ValueError("a query needs a vector, keywords or both")
+        return "dense"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +110,8 @@ class VectorStore(Protocol):
     async def create_collection(
         self, name: str, dimension: int, distance: Distance = "cosine"
     ) -> None:
-        """Create it with keyword indexes on `KEYWORD_FIELDS`; an identical one is kept."""
+        """Create it, with keyword vectors and with payload indexes on `KEYWORD_FIELDS`;
+        one of the same dimension and distance is kept as it is."""
 
     async def delete_collection(self, name: str) -> None: ...
 
@@ -83,12 +122,17 @@ class VectorStore(Protocol):
     async def search(
         self,
         collection: str,
-        vector: Sequence[float],
+        query: Query | Sequence[float],
         *,
         limit: int = 10,
         filter: VectorFilter | None = None,
         score_threshold: float | None = None,
-    ) -> list[Hit]: ...
+    ) -> list[Hit]:
+        """Best first; a bare vector is a dense query. A collection without keyword
+        vectors answers a hybrid query by its dense side, a sparse one with nothing."""
+
+    async def has_keywords(self, name: str) -> bool:
+        """Whether the collection (or alias) stores keyword vectors beside dense ones."""
 
     async def delete(self, collection: str, filter: VectorFilter) -> None: ...
 

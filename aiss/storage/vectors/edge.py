@@ -20,7 +20,7 @@ import anyio
 import anyio.to_thread
 import qdrant_edge as qe
 
-from .base import KEYWORD_FIELDS, CollectionMismatch, Hit, VectorFilter
+from .base import KEYWORD_FIELDS, KEYWORDS, CollectionMismatch, Hit, Query, VectorFilter
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from ...workers.process import Worker
     from .base import Distance, Point
+    from .keywords import SparseVector
 
 
 INDEX_THRESHOLD = 20_000
@@ -50,6 +51,41 @@ def _conditions(group: Any) -> list[Any]:
     ]
 
 
+def _sparse(v: SparseVector) -> Any:
+    return qe.SparseVector(list(v.indices), list(v.values))
+
+
+def _vector(point: Point, keywords: bool) -> Any:
+    if keywords and point.keywords:
+        return {"": list(point.vector), KEYWORDS: _sparse(point.keywords)}
+    return {"": list(point.vector)} if keywords else list(point.vector)
+
+
+def edge_query(query: Query, limit: int, keywords: bool) -> tuple[Any, list[Any]]:
+    """The engine's scoring query and prefetches for `query`; a collection without
+    keyword vectors answers every mode by its dense vector, when it has one."""
+    mode = query.mode if keywords else "dense"
+    if mode == "dense":
+        if query.vector is None:
+            return None, []
+        return qe.Query.Nearest(list(query.vector)), []
+    assert query.keywords is not None
+    sparse = qe.Query.Nearest(_sparse(query.keywords), using=KEYWORDS)
+    if mode == "sparse":
+        return sparse, []
+    assert query.vector is not None
+    fusion = query.fusion
+    depth = limit * fusion.depth
+    prefetches = [
+        qe.Prefetch(depth, query=qe.Query.Nearest(list(query.vector))),
+        qe.Prefetch(depth, query=sparse),
+    ]
+    if fusion.method == "dbsf":
+        return qe.Fusion.Dbsf(), prefetches
+    weights = [fusion.dense_weight, fusion.keyword_weight]
+    return qe.Fusion.Rrf(k=fusion.k, weights=weights), prefetches
+
+
 def edge_filter(f: VectorFilter | None) -> Any:
     if f is None:
         return None
@@ -64,6 +100,7 @@ class EdgeShards:
         self.path = path
         self._shards: dict[str, Any] = {}
         self._aliases: dict[str, str] = {}
+        self._keywords: dict[str, bool] = {}
         self._lockfile: TextIO | None = None
 
     @classmethod
@@ -150,19 +187,32 @@ class EdgeShards:
         wanted = {"dimension": dimension, "distance": distance}
         if meta.exists():
             existing = json.loads(meta.read_text())
-            if existing != wanted:
+            if {k: existing.get(k) for k in wanted} != wanted:
                 raise CollectionMismatch(f"{name!r} exists as {existing}, not {wanted}")
             return
         params = qe.EdgeVectorParams(size=dimension, distance=_DISTANCES[distance])
-        shard = qe.EdgeShard.create(str(self._dir(name)), qe.EdgeConfig(vectors=params))
+        keywords = {KEYWORDS: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)}
+        config = qe.EdgeConfig(vectors=params, sparse_vectors=keywords)
+        shard = qe.EdgeShard.create(str(self._dir(name)), config)
         for key in KEYWORD_FIELDS:
             shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
         self._shards[name] = shard
-        meta.write_text(json.dumps(wanted))
+        meta.write_text(json.dumps({**wanted, KEYWORDS: True}))
+
+    def has_keywords(self, name: str) -> bool:
+        """Whether `name` stores keyword vectors (collections made before them do not)."""
+        real = self.resolve(name)
+        known = self._keywords.get(real)
+        if known is None:
+            meta = self._meta(real)
+            known = meta.exists() and bool(json.loads(meta.read_text()).get(KEYWORDS))
+            self._keywords[real] = known
+        return known
 
     def delete_collection(self, name: str) -> None:
         real = self._aliases.get(name, name)
         shard = self._shards.pop(real, None)
+        self._keywords.pop(real, None)
         if shard is not None:
             shard.close()
         self._meta(real).unlink(missing_ok=True)
@@ -185,25 +235,35 @@ class EdgeShards:
         if not points:
             return
         shard = self._shard(collection)
-        batch = [qe.Point(p.id, list(p.vector), dict(p.payload)) for p in points]
+        keywords = self.has_keywords(collection)
+        batch = [qe.Point(p.id, _vector(p, keywords), dict(p.payload)) for p in points]
         shard.update(qe.UpdateOperation.upsert_points(batch))
 
     def search(
         self,
         collection: str,
-        vector: Sequence[float],
+        query: Query | Sequence[float],
         limit: int = 10,
         filter: VectorFilter | None = None,
         score_threshold: float | None = None,
     ) -> list[Hit]:
-        request = qe.SearchRequest(
-            query=qe.Query.Nearest(list(vector)),
+        if not isinstance(query, Query):
+            query = Query(vector=query)
+        scoring, prefetches = edge_query(query, limit, self.has_keywords(collection))
+        if scoring is None:
+            return []  # keywords alone, in a collection that has none
+        flt = edge_filter(filter)
+        request = qe.QueryRequest(
             limit=limit,
-            filter=edge_filter(filter),
+            query=scoring,
+            # A fused query filters its prefetches; the fusion sees only what they found.
+            prefetches=[qe.Prefetch(p.limit, query=p.query, filter=flt) for p in prefetches]
+            or None,
+            filter=None if prefetches else flt,
             with_payload=True,
             score_threshold=score_threshold,
         )
-        found = self._shard(collection).search(request)
+        found = self._shard(collection).query(request)
         return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
 
     def delete(self, collection: str, filter: VectorFilter) -> None:
@@ -261,6 +321,9 @@ class EdgeVectors:
     async def point_alias(self, alias: str, collection: str) -> None:
         await self._call("point_alias", alias, collection)
 
+    async def has_keywords(self, name: str) -> bool:
+        return bool(await self._call("has_keywords", name))
+
     async def upsert(self, collection: str, points: Sequence[Point]) -> None:
         if points:
             await self._call("upsert", collection, list(points))
@@ -268,14 +331,16 @@ class EdgeVectors:
     async def search(
         self,
         collection: str,
-        vector: Sequence[float],
+        query: Query | Sequence[float],
         *,
         limit: int = 10,
         filter: VectorFilter | None = None,
         score_threshold: float | None = None,
     ) -> list[Hit]:
+        if not isinstance(query, Query):
+            query = Query(vector=list(query))
         hits: list[Hit] = await self._call(
-            "search", collection, vector, limit, filter, score_threshold
+            "search", collection, query, limit, filter, score_threshold
         )
         return hits
 

@@ -14,7 +14,7 @@ import anyio.to_thread
 from qdrant_client import AsyncQdrantClient, QdrantClient
 from qdrant_client import models as qm
 
-from .base import KEYWORD_FIELDS, CollectionMismatch, Hit
+from .base import KEYWORD_FIELDS, KEYWORDS, CollectionMismatch, Hit, Query
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from ..breaker import Breaker
     from .base import Distance, Point, VectorFilter
+    from .keywords import SparseVector
 
 _DISTANCES = {"cosine": qm.Distance.COSINE, "dot": qm.Distance.DOT, "euclid": qm.Distance.EUCLID}
 
@@ -36,6 +37,39 @@ def _conditions(group: Any) -> list[qm.Condition]:
         )
         for key, value in group.items()
     ]
+
+
+def _sparse(v: SparseVector) -> qm.SparseVector:
+    return qm.SparseVector(indices=list(v.indices), values=list(v.values))
+
+
+def qdrant_query(query: Query, limit: int, keywords: bool) -> dict[str, Any] | None:
+    """The arguments of `query_points` for `query` (None: nothing can match), as
+    `edge_query` builds them for the engine, so both backends rank alike."""
+    mode = query.mode if keywords else "dense"
+    if mode == "dense":
+        return None if query.vector is None else {"query": list(query.vector)}
+    assert query.keywords is not None
+    sparse = _sparse(query.keywords)
+    if mode == "sparse":
+        return {"query": sparse, "using": KEYWORDS}
+    assert query.vector is not None
+    fusion = query.fusion
+    depth = limit * fusion.depth
+    fused: qm.FusionQuery | qm.RrfQuery = (
+        qm.FusionQuery(fusion=qm.Fusion.DBSF)
+        if fusion.method == "dbsf"
+        else qm.RrfQuery(
+            rrf=qm.Rrf(k=fusion.k, weights=[fusion.dense_weight, fusion.keyword_weight])
+        )
+    )
+    return {
+        "query": fused,
+        "prefetch": [
+            qm.Prefetch(query=list(query.vector), limit=depth),
+            qm.Prefetch(query=sparse, using=KEYWORDS, limit=depth),
+        ],
+    }
 
 
 def qdrant_filter(f: VectorFilter | None) -> qm.Filter | None:
@@ -57,6 +91,7 @@ class QdrantVectors:
         self._breaker = breaker
         # Local mode ignores payload indexes and warns about them.
         self._payload_indexes = payload_indexes
+        self._keywords: dict[str, bool] = {}
 
     def _guard(self) -> AbstractContextManager[None]:
         return self._breaker.guard() if self._breaker is not None else nullcontext()
@@ -93,6 +128,7 @@ class QdrantVectors:
             "create_collection",
             name,
             vectors_config=qm.VectorParams(size=dimension, distance=_DISTANCES[distance]),
+            sparse_vectors_config={KEYWORDS: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
         )
         if self._payload_indexes:
             for key in KEYWORD_FIELDS:
@@ -101,7 +137,18 @@ class QdrantVectors:
                 )
 
     async def delete_collection(self, name: str) -> None:
-        await self._call("delete_collection", await self.resolve(name))
+        real = await self.resolve(name)
+        self._keywords.pop(real, None)
+        await self._call("delete_collection", real)
+
+    async def has_keywords(self, name: str) -> bool:
+        real = await self.resolve(name)
+        known = self._keywords.get(real)
+        if known is None:
+            info = await self._call("get_collection", real)
+            known = KEYWORDS in (info.config.params.sparse_vectors or {})
+            self._keywords[real] = known
+        return known
 
     async def collections(self) -> list[str]:
         listed = await self._call("get_collections")
@@ -123,26 +170,42 @@ class QdrantVectors:
     async def upsert(self, collection: str, points: Sequence[Point]) -> None:
         if not points:
             return
+        keywords = await self.has_keywords(collection)
         structs = [
-            qm.PointStruct(id=p.id, vector=list(p.vector), payload=dict(p.payload)) for p in points
+            qm.PointStruct(
+                id=p.id,
+                vector={"": list(p.vector), KEYWORDS: _sparse(p.keywords)}
+                if keywords and p.keywords
+                else list(p.vector),
+                payload=dict(p.payload),
+            )
+            for p in points
         ]
         await self._call("upsert", collection, points=structs, wait=True)
 
     async def search(
         self,
         collection: str,
-        vector: Sequence[float],
+        query: Query | Sequence[float],
         *,
         limit: int = 10,
         filter: VectorFilter | None = None,
         score_threshold: float | None = None,
     ) -> list[Hit]:
+        if not isinstance(query, Query):
+            query = Query(vector=query)
+        arguments = qdrant_query(query, limit, await self.has_keywords(collection))
+        if arguments is None:
+            return []
+        flt = qdrant_filter(filter)
+        for prefetch in arguments.get("prefetch", ()):
+            prefetch.filter = flt
         found = await self._call(
             "query_points",
             collection,
-            query=list(vector),
+            **arguments,
             limit=limit,
-            query_filter=qdrant_filter(filter),
+            query_filter=flt,
             score_threshold=score_threshold,
             with_payload=True,
         )

@@ -13,15 +13,20 @@ from typing import TYPE_CHECKING
 import anyio
 import numpy as np
 import pytest
+import qdrant_edge as qe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qdrant_client import AsyncQdrantClient, QdrantClient
+from qdrant_client import models as qm
 
 from actors import Supervisor, running
 from aiss.errors import ServiceUnavailable
 from aiss.storage.vectors import (
     CollectionMismatch,
+    Fusion,
+    Keywords,
     Point,
+    Query,
     VectorFilter,
     VectorStore,
     collection_name,
@@ -302,3 +307,172 @@ async def test_a_long_engine_call_leaves_the_event_loop_free(tmp_path: Path) -> 
             done.set()
     assert took > 0.5, took  # long enough to see a stall
     assert max(gaps) < took / 4, (max(gaps), took)
+
+
+# -- keyword vectors and hybrid search -------------------------------------------------
+
+KEYWORDS = Keywords()
+VOCABULARY = (
+    "archive extract owner numeric permission sparse link symbolic file directory "
+    "compress verbose remote branch merge rebase commit stash tag fetch push"
+).split()
+
+
+def corpus(seed: int, size: int = 40) -> list[tuple[str, list[float]]]:
+    """Texts of a few words each, of distinct lengths (so that no two keyword scores
+    tie, and tie-breaking cannot differ), and random directions."""
+    rng = np.random.default_rng(seed)
+    texts = []
+    for i in range(size):
+        words = rng.choice(VOCABULARY, size=int(rng.integers(3, 9)))
+        texts.append(" ".join([*words, *[f"filler{i}"] * i]))
+    vectors = rng.normal(size=(size, DIM))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return [(t, v.tolist()) for t, v in zip(texts, vectors, strict=True)]
+
+
+async def indexed(store: VectorStore, texts: list[tuple[str, list[float]]]) -> None:
+    await store.create_collection("k", DIM)
+    await store.upsert(
+        "k",
+        [
+            Point(
+                str(uuid.UUID(int=i + 1)), v, {"text": t, "scope": "shared"}, KEYWORDS.document(t)
+            )
+            for i, (t, v) in enumerate(texts)
+        ],
+    )
+
+
+async def test_keyword_search_ranks_rare_terms_first(store: VectorStore) -> None:
+    texts = corpus(1)
+    texts.append(("how to keep the numeric-owner of files", unit(0)))
+    await indexed(store, texts)
+    assert await store.has_keywords("k")
+    hits = await store.search("k", Query(keywords=KEYWORDS.query("--numeric-owner")), limit=3)
+    assert hits[0].payload["text"] == "how to keep the numeric-owner of files"
+    # No shared term: nothing, however many points there are.
+    assert await store.search("k", Query(keywords=KEYWORDS.query("zebra")), limit=3) == []
+
+
+async def test_hybrid_search_finds_what_either_side_finds(store: VectorStore) -> None:
+    texts = corpus(2)
+    await indexed(store, texts)
+    needle = "the quagga flag"
+    await store.upsert(
+        "k", [Point(str(uuid.UUID(int=999)), unit(5), {"text": needle}, KEYWORDS.document(needle))]
+    )
+    dense_only = unit(7)
+    # By keywords alone, the needle; by the vector alone, the point nearest it.
+    query = Query(vector=dense_only, keywords=KEYWORDS.query("quagga"))
+    found = [h.payload["text"] for h in await store.search("k", query, limit=2)]
+    nearest = (await store.search("k", dense_only, limit=1))[0].payload["text"]
+    assert set(found) == {needle, nearest}
+    weighted = Query(
+        vector=dense_only, keywords=KEYWORDS.query("quagga"), fusion=Fusion(keyword_weight=3.0)
+    )
+    assert (await store.search("k", weighted, limit=1))[0].payload["text"] == needle
+
+
+async def test_hybrid_search_keeps_to_the_filter(store: VectorStore) -> None:
+    await store.create_collection("k", DIM)
+    text = "stash the branch"
+    await store.upsert(
+        "k",
+        [
+            Point(str(uuid.UUID(int=1)), unit(1), {"owner_id": "u1"}, KEYWORDS.document(text)),
+            Point(str(uuid.UUID(int=2)), unit(1), {"owner_id": "u2"}, KEYWORDS.document(text)),
+        ],
+    )
+    mine = VectorFilter(all={"owner_id": "u1"})
+    for query in (
+        Query(keywords=KEYWORDS.query("stash")),
+        Query(vector=unit(1), keywords=KEYWORDS.query("stash")),
+        Query(vector=unit(1), keywords=KEYWORDS.query("stash"), fusion=Fusion(method="dbsf")),
+    ):
+        hits = await store.search("k", query, limit=5, filter=mine)
+        assert [h.payload["owner_id"] for h in hits] == ["u1"], query.mode
+
+
+async def ranked_on_each_backend(
+    tmp_path: Path, texts: list[tuple[str, list[float]]], queries: list[Query]
+) -> dict[str, list[dict[str, float]]]:
+    rankings = {}
+    for name, store in (
+        ("edge", EdgeVectors(tmp_path / "vectors")),
+        ("qdrant-local", QdrantVectors(QdrantClient(location=":memory:"), payload_indexes=False)),
+    ):
+        if isinstance(store, EdgeVectors):
+            await store.open()
+        await indexed(store, texts)
+        rankings[name] = [
+            {h.id: h.score for h in await store.search("k", q, limit=len(texts))} for q in queries
+        ]
+        await store.close()
+    return rankings
+
+
+def top(scores: dict[str, float], n: int, margin: float) -> set[str]:
+    """The best `n`, less those within `margin` of the n-th (a tie may fall either way)."""
+    ranked = sorted(scores.values(), reverse=True)
+    cut = ranked[min(n, len(ranked)) - 1]
+    return {i for i, score in scores.items() if score > cut + margin}
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**16), picks=st.lists(st.integers(0, 39), min_size=1, max_size=3))
+async def test_sparse_and_hybrid_rank_alike_on_both_backends(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, picks: list[int]
+) -> None:
+    """The engine's IDF and fusion, computed by qdrant-edge and by qdrant-client's own
+    implementation, give the same top results for the same points and queries."""
+    texts = corpus(seed)
+    words = " ".join(texts[i][0].split()[0] for i in picks)
+    vector = texts[picks[0]][1]
+    queries = [
+        Query(keywords=KEYWORDS.query(words)),
+        Query(vector=vector, keywords=KEYWORDS.query(words)),
+        Query(vector=vector, keywords=KEYWORDS.query(words), fusion=Fusion(keyword_weight=2.0)),
+    ]
+    rankings = await ranked_on_each_backend(tmp_path_factory.mktemp("b"), texts, queries)
+    for edge, local in zip(rankings["edge"], rankings["qdrant-local"], strict=True):
+        assert edge.keys() == local.keys()
+        # Points of equal keyword score may take their ranks in either order, which
+        # moves a fused score by a rank's share at most: 2 (1/61 - 1/62) at k=60, weight 2.
+        margin = 6e-4
+        for i, score in edge.items():
+            assert local[i] == pytest.approx(score, rel=1e-4, abs=margin)
+        assert top(edge, 5, margin) == top(local, 5, margin)
+
+
+async def test_a_collection_made_before_keyword_vectors_answers_by_its_vectors(
+    tmp_path: Path,
+) -> None:
+    """Until a reindex gives it keyword vectors, hybrid falls back to dense and
+    keywords alone find nothing; points written to it keep their vectors."""
+    shards = EdgeShards.opened(tmp_path / "vectors")
+    params = qe.EdgeVectorParams(size=DIM, distance=qe.Distance.Cosine)
+    qe.EdgeShard.create(
+        str(tmp_path / "vectors" / "collections" / "old"), qe.EdgeConfig(vectors=params)
+    ).close()
+    (tmp_path / "vectors" / "collections" / "old.json").write_text(
+        '{"dimension": 8, "distance": "cosine"}'
+    )
+    local = QdrantVectors(QdrantClient(location=":memory:"), payload_indexes=False)
+    await local._call(
+        "create_collection",
+        "old",
+        vectors_config=qm.VectorParams(size=DIM, distance=qm.Distance.COSINE),
+    )
+    edge = EdgeVectors(tmp_path / "vectors")
+    edge._here = shards
+    for store in (edge, local):
+        assert not await store.has_keywords("old")
+        await store.create_collection("old", DIM)  # kept as it is
+        await store.upsert(
+            "old", [Point(str(uuid.UUID(int=1)), unit(1), {"n": "1"}, KEYWORDS.document("stash"))]
+        )
+        hybrid = Query(vector=unit(1), keywords=KEYWORDS.query("stash"))
+        assert [h.payload for h in await store.search("old", hybrid, limit=3)] == [{"n": "1"}]
+        assert await store.search("old", Query(keywords=KEYWORDS.query("stash")), limit=3) == []
+        await store.close()

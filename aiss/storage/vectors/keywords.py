@@ -1,0 +1,85 @@
+"""Keyword vectors: the sparse side of hybrid search.
+
+A text becomes its terms (Unicode words, casefolded and stemmed by the
+Snowball stemmer of the configured language), each weighted by how often it
+occurs, saturated and normalised by length as BM25 does. The engine's IDF
+modifier supplies the other half of BM25 from the whole collection, so term
+statistics are corpus-wide and nothing here needs the corpus. A query's terms
+weigh 1 each.
+
+An identifier such as `--numeric-owner`, `ERR_SSL_PROTOCOL` or `v2.1.0` is
+one term as written (rare, so weighty) and also its parts, so that prose
+naming the parts ("numeric owner") matches it too.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Final
+
+import Stemmer
+
+# A run of letters or digits, joined by inner dashes, dots, slashes or underscores.
+WORD: Final = re.compile(r"[^\W_]+(?:[-_./:][^\W_]+)*|[^\W_]+")
+PART: Final = re.compile(r"[^\W_]+")
+K1: Final = 1.2
+B: Final = 0.75
+AVERAGE_TERMS: Final = 128.0  # a chunk of 256 model tokens holds about this many terms
+LANGUAGES: Final = tuple(sorted(Stemmer.algorithms()))
+
+
+@dataclass(frozen=True, slots=True)
+class SparseVector:
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.indices)
+
+
+def index_of(term: str) -> int:
+    """A stable dimension per term (a 31-bit hash; collisions only merge rare terms)."""
+    return zlib.crc32(term.encode("utf-8")) & 0x7FFFFFFF
+
+
+class Keywords:
+    """Terms and keyword vectors of one language; `language="none"` does not stem."""
+
+    def __init__(self, language: str = "english") -> None:
+        if language != "none" and language not in LANGUAGES:
+            raise ValueError(f"no stemmer for {language!r}; one of: none, {', '.join(LANGUAGES)}")
+        self.language = language
+        self._stemmer = None if language == "none" else Stemmer.Stemmer(language)
+
+    def __reduce__(self) -> tuple[type[Keywords], tuple[str]]:
+        return Keywords, (self.language,)  # the stemmer itself does not pickle
+
+    def terms(self, text: str) -> list[str]:
+        words: list[str] = []
+        for match in WORD.finditer(text.casefold()):
+            word = match.group()
+            parts = PART.findall(word)
+            if len(parts) > 1:
+                words.append(word)  # the identifier as written, unstemmed
+            words.extend(self._stem(parts))
+        return words
+
+    def _stem(self, words: list[str]) -> list[str]:
+        return words if self._stemmer is None else self._stemmer.stemWords(words)
+
+    def document(self, text: str) -> SparseVector:
+        """BM25's term-frequency half for each term of `text`."""
+        counts = Counter(index_of(t) for t in self.terms(text))
+        length = sum(counts.values())
+        norm = K1 * (1 - B + B * length / AVERAGE_TERMS)
+        ordered = sorted(counts.items())
+        return SparseVector(
+            tuple(i for i, _ in ordered), tuple(n * (K1 + 1) / (n + norm) for _, n in ordered)
+        )
+
+    def query(self, text: str) -> SparseVector:
+        indices = tuple(sorted({index_of(t) for t in self.terms(text)}))
+        return SparseVector(indices, (1.0,) * len(indices))
