@@ -12,10 +12,11 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar, cast
 
 from dotenv import dotenv_values
 
+from .storage.vectors import SEARCH_MODES, SearchMode, keywords
 from .values import (
     parse_bool,
     parse_duration,
@@ -188,6 +189,17 @@ def _share(text: str) -> float:
     return share
 
 
+def _weights(text: str) -> tuple[float, float]:
+    """`dense,keywords`: two non-negative weights, not both zero."""
+    try:
+        dense, keywords = (float(part) for part in text.split(","))
+    except ValueError:
+        dense = keywords = -1.0
+    if dense < 0 or keywords < 0 or dense + keywords == 0:
+        raise ValueError("two weights `dense,keywords`, such as 1,1 or 1,2")
+    return dense, keywords
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     environment: str = "development"
@@ -257,6 +269,10 @@ class Settings:
     embed_ingest_worker: str = "auto"  # separate | shared | auto: separate without a GPU
     embed_ingest_nice: int = 10
     embed_slice: float = 0.02
+    search_mode: SearchMode = "hybrid"  # what a search without `mode` does
+    keyword_language: str = "english"  # the stemmer of keyword vectors; none: no stemming
+    hybrid_fusion: Literal["rrf", "dbsf"] = "rrf"
+    hybrid_weights: tuple[float, float] = (1.0, 1.0)  # dense, keywords (rrf)
     hf_cache: Path = Path("~/.cache/huggingface/hub")
     terminal_shell: str = "/bin/bash"
     ssh_port: int = 2222  # 0: no SSH gateway
@@ -403,6 +419,14 @@ class Settings:
             ),
             embed_ingest_nice=r.integer("AISS_EMBED_INGEST_NICE", 10, 0, 19),
             embed_slice=r.parsed("AISS_EMBED_SLICE", _seconds, "20ms"),
+            search_mode=cast("SearchMode", r.choice("AISS_SEARCH_MODE", SEARCH_MODES, "hybrid")),
+            keyword_language=r.choice(
+                "AISS_KEYWORD_LANGUAGE", ("none", *keywords.LANGUAGES), "english"
+            ),
+            hybrid_fusion=cast(
+                "Literal['rrf', 'dbsf']", r.choice("AISS_HYBRID_FUSION", ("rrf", "dbsf"), "rrf")
+            ),
+            hybrid_weights=r.parsed("AISS_HYBRID_WEIGHTS", _weights, "1,1"),
             terminal_shell=r.text("AISS_TERMINAL_SHELL", "/bin/bash"),
             ssh_port=r.integer("AISS_SSH_PORT", 2222, 0, 65535),
             terminal_local=(

@@ -15,8 +15,12 @@ import resource
 import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 
 from . import sniff
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 MAX_PAGES = 5000
 MAX_DEPTH = 64
@@ -195,27 +199,45 @@ def _html(text: str) -> Extracted:
     return Extracted(parser.blocks, 0)
 
 
+def _inline(token: Token) -> str:
+    """The plain text of an inline token: its words and code, without the markup."""
+    parts = []
+    for child in token.children or ():
+        if child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+        elif child.type in ("text", "code_inline", "html_inline", "image"):
+            parts.append(child.content)
+    return "".join(parts).strip()
+
+
 def _markdown(text: str) -> Extracted:
+    """CommonMark (with tables) by markdown-it: a `#` line inside a code fence stays
+    code, and setext (`===`, `---`) headings are headings. A table row is one block."""
+    from markdown_it import MarkdownIt
+
     blocks: list[Block] = []
     headings: list[str] = []
-    paragraph: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            blocks.extend(_paragraphs("\n".join(paragraph), None, tuple(headings)))
-            paragraph.clear()
-
-    for line in text.splitlines():
-        match = re.match(r"^(#{1,6})\s+(.*)$", line)
-        if match:
-            flush()
-            level = len(match[1])
-            headings = [*headings[: level - 1], match[2].strip()]
-        elif not line.strip():
-            flush()
-        else:
-            paragraph.append(line)
-    flush()
+    row: list[str] | None = None  # the cells of the table row being read
+    level: int | None = None  # of the heading being read
+    for token in MarkdownIt("commonmark").enable("table").parse(text):
+        kind = token.type
+        if kind == "heading_open":
+            level = int(token.tag[1])
+        elif kind == "inline" and level is not None:
+            headings = [*headings[: level - 1], _inline(token)]
+            level = None
+        elif kind == "inline" and row is not None:
+            row.append(_inline(token))
+        elif kind in ("inline", "fence", "code_block", "html_block"):
+            content = _inline(token) if kind == "inline" else token.content.strip("\n")
+            if content.strip():
+                blocks.append(Block(content, None, tuple(headings)))
+        elif kind == "tr_open":
+            row = []
+        elif kind == "tr_close":
+            if row and any(row):
+                blocks.append(Block(" | ".join(row), None, tuple(headings)))
+            row = None
     return Extracted(blocks, 0)
 
 

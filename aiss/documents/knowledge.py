@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from ..storage.vectors import SearchMode
     from ..users.views import Principal
     from .library import Hit, Upload
 
@@ -31,7 +32,9 @@ class Knowledge(Protocol):
         area_ids: list[str] | None,
         tags: list[str] | None,
         limit: int,
-    ) -> list[Hit]: ...
+        mode: SearchMode | None = None,
+    ) -> list[Hit]:
+        """The best passages, best first; `mode` None is the server's default."""
 
     async def store(
         self, principal: Principal, meta: Upload, content: bytes, filename: str

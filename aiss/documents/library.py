@@ -18,12 +18,13 @@ from bson.errors import InvalidId
 
 from ..errors import AissError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from ..storage.models import Area, ChunkRecord, StoredDocument
-from ..storage.vectors import VectorFilter, collection_name
+from ..storage.vectors import Query, VectorFilter, collection_name
 from . import sniff
 from .access import can_change, can_read, can_write_area, readable_areas
 from .events import DocumentEvent
 from .knowledge import Stored
 from .pipeline import KIND
+from .retrieval import cap, collapse, merge_adjacent
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from ..embedding.service import TextEmbedder
     from ..embedding.tree import Embeddings
     from ..storage.stores import Stores
+    from ..storage.vectors import SearchMode
     from ..users.views import Principal
     from .events import EventBus
     from .pipeline import IngestWorkers
@@ -92,6 +94,7 @@ class Hit:
     text: str
     score: float
     page: int
+    chunks: tuple[int, ...] = ()  # the chunks a merged passage joins; () for one chunk
 
 
 class Library:
@@ -308,44 +311,43 @@ class Library:
         area_ids: list[str] | None,
         tags: list[str] | None,
         limit: int,
+        mode: SearchMode | None = None,
+        per_document: int | None = None,
+        merge: bool = False,
     ) -> list[Hit]:
-        """Nearest chunks among what `principal` may read, best first."""
+        """The best passages among what `principal` may read, best first.
+
+        Near-duplicates are collapsed; `per_document` caps the passages of one
+        document, and `merge` joins adjacent chunks of one document into one.
+        """
+        retrieval = self.workers.ingestion.retrieval
+        mode = mode or retrieval.mode
         store = self.stores.vectors.store
-        wanted = 4 * limit if tags else limit
-        hits: list[tuple[float, dict[str, Any]]] = []
-        plans: list[tuple[str, VectorFilter]] = []
-        if scope in (None, "personal") and not area_ids:
-            plans.append(
-                ("personal", VectorFilter(all={"owner_id": principal.user_id, "scope": "personal"}))
-            )
-        if scope in (None, "shared"):
-            areas = readable_areas(principal)
-            chosen = set(area_ids) if area_ids else areas
-            if areas is not None and chosen is not None:
-                chosen &= areas
-            if chosen is None:
-                plans.append(("shared", VectorFilter(all={"scope": "shared"})))
-            elif chosen:
-                plans.append(
-                    (
-                        "shared",
-                        VectorFilter(all={"scope": "shared", "area_id": tuple(sorted(chosen))}),
-                    )
-                )
+        # Shaping drops passages: ask for more, so that `limit` remain.
+        pool = limit * (3 if per_document or merge else 2)
+        wanted = 4 * pool if tags else pool
+        plans = self._plans(principal, scope, area_ids)
+        keywords = retrieval.keywords.query(query) if mode != "dense" else None
+        if mode == "sparse" and not keywords:
+            return []  # no term to look for
         vectors: dict[int, list[float]] = {}  # one embedding per model, not per scope
-        searches: list[tuple[str, list[float], VectorFilter]] = []
+        searches: list[tuple[str, Query, VectorFilter]] = []
         for collection, flt in plans:
             resolved = await store.resolve(collection)
             if resolved == collection:
                 continue  # nothing was ever indexed in this scope
-            embedder = self._embedder_for(collection, resolved)
-            if id(embedder) not in vectors:
-                embedded = await embedder.embed([query], lane="query", query=True)
-                vectors[id(embedder)] = embedded.vectors[0].tolist()
-            searches.append((collection, vectors[id(embedder)], flt))
+            vector = None
+            if mode != "sparse":
+                embedder = self._embedder_for(collection, resolved)
+                if id(embedder) not in vectors:
+                    embedded = await embedder.embed([query], lane="query", query=True)
+                    vectors[id(embedder)] = embedded.vectors[0].tolist()
+                vector = vectors[id(embedder)]
+            searches.append((collection, Query(vector, keywords or None, retrieval.fusion), flt))
+        hits: list[tuple[float, dict[str, Any]]] = []
 
-        async def one(collection: str, vector: list[float], flt: VectorFilter) -> None:
-            for hit in await store.search(collection, vector, limit=wanted, filter=flt):
+        async def one(collection: str, q: Query, flt: VectorFilter) -> None:
+            for hit in await store.search(collection, q, limit=wanted, filter=flt):
                 hits.append((hit.score, hit.payload))
 
         # Personal and shared knowledge are searched at the same time.
@@ -371,9 +373,37 @@ class Library:
                     int(payload.get("page", 0)),
                 )
             )
-            if len(results) == limit:
-                break
-        return results
+        results = collapse(results)
+        if per_document:
+            results = cap(results, per_document)
+        if merge:
+            results = merge_adjacent(results)
+        return results[:limit]
+
+    def _plans(
+        self, principal: Principal, scope: str | None, area_ids: list[str] | None
+    ) -> list[tuple[str, VectorFilter]]:
+        """The collections to search, each with what `principal` may read of it."""
+        plans: list[tuple[str, VectorFilter]] = []
+        if scope in (None, "personal") and not area_ids:
+            plans.append(
+                ("personal", VectorFilter(all={"owner_id": principal.user_id, "scope": "personal"}))
+            )
+        if scope in (None, "shared"):
+            areas = readable_areas(principal)
+            chosen = set(area_ids) if area_ids else areas
+            if areas is not None and chosen is not None:
+                chosen &= areas
+            if chosen is None:
+                plans.append(("shared", VectorFilter(all={"scope": "shared"})))
+            elif chosen:
+                plans.append(
+                    (
+                        "shared",
+                        VectorFilter(all={"scope": "shared", "area_id": tuple(sorted(chosen))}),
+                    )
+                )
+        return plans
 
     async def _cited(self, ids: set[str]) -> dict[str, Cited]:
         """The ready documents among `ids`, from a short-lived cache or MongoDB.

@@ -27,6 +27,7 @@ from ..storage.vectors import Point, VectorFilter, collection_name
 from .chunking import chunk
 from .events import DocumentEvent
 from .extract import ExtractionError, extract_in_worker
+from .retrieval import Retrieval, indexed_text
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
@@ -65,12 +66,14 @@ class Ingestion:
         *,
         chunk_tokens: int = 256,
         overlap: int = 32,
+        retrieval: Retrieval | None = None,
     ) -> None:
         self.stores = stores
         self.embeddings = embeddings
         self.bus = bus
         self.chunk_tokens = chunk_tokens
         self.overlap = overlap
+        self.retrieval = retrieval or Retrieval()
 
     def embedder(self, scope: str) -> TextEmbedder:
         return self.embeddings.roles["general" if scope == "shared" else "personal"]
@@ -165,7 +168,7 @@ class Ingestion:
         await self.stage(doc, "embedding", 25)
         for start in range(0, len(records), EMBED_BATCH):
             batch = records[start : start + EMBED_BATCH]
-            await self.index(collection, embedder, batch)
+            await self.index(collection, embedder, doc.title, batch)
             done = start + len(batch)
             await beat()
             await self.stage(
@@ -177,10 +180,14 @@ class Ingestion:
         await self.stage(doc, "ready", 100)
 
     async def index(
-        self, collection: str, embedder: TextEmbedder, chunks: list[ChunkRecord]
+        self, collection: str, embedder: TextEmbedder, title: str, chunks: list[ChunkRecord]
     ) -> None:
-        """Embed chunks (ingestion lane) and write their vectors with their payload."""
-        embedded = await embedder.embed([c.text for c in chunks], lane="ingest")
+        """Embed chunks (ingestion lane) in their context and write their vectors, keyword
+        vectors and payload; the payload keeps the passage as it is."""
+        texts = [indexed_text(title, c.headings, c.page, c.text) for c in chunks]
+        embedded = await embedder.embed(texts, lane="ingest")
+        encode = self.retrieval.keywords.document
+        keywords = await anyio.to_thread.run_sync(lambda: [encode(t) for t in texts])
         points = [
             Point(
                 point_id(c.document_id, c.index),
@@ -194,8 +201,9 @@ class Ingestion:
                     "page": c.page,
                     "text": c.text,
                 },
+                sparse,
             )
-            for c, vector in zip(chunks, embedded.vectors, strict=True)
+            for c, sparse, vector in zip(chunks, keywords, embedded.vectors, strict=True)
         ]
         await self.stores.vectors.store.upsert(collection, points)
 
@@ -237,7 +245,7 @@ class Ingestion:
                     .to_list()
                 )
             for start in range(0, len(chunks), EMBED_BATCH):
-                await self.index(target, embedder, chunks[start : start + EMBED_BATCH])
+                await self.index(target, embedder, doc.title, chunks[start : start + EMBED_BATCH])
             doc.collection = target
             with self.stores.mongo.breaker.guard():
                 await doc.save()

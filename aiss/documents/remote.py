@@ -12,6 +12,7 @@ from .knowledge import Stored
 from .library import Cited, Hit
 
 if TYPE_CHECKING:
+    from ..storage.vectors import SearchMode
     from ..users.views import Principal
     from .library import Upload
 
@@ -37,8 +38,9 @@ class RemoteLibrary:
         area_ids: list[str] | None,
         tags: list[str] | None,
         limit: int,
+        mode: SearchMode | None = None,
     ) -> list[Hit]:
-        body = {"query": query, "scope": scope, "area_ids": area_ids, "tags": tags}
+        body = {"query": query, "scope": scope, "area_ids": area_ids, "tags": tags, "mode": mode}
         # The route answers at most 50 passages: enough for any prompt's sources.
         answer = await self._call(
             principal, "POST", f"{API}/search", json=body | {"limit": min(limit, 50)}

@@ -11,6 +11,7 @@ from ..tree import supervisor
 from .events import EventBus
 from .library import Library
 from .pipeline import Ingestion, IngestWorkers
+from .retrieval import Retrieval
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -28,7 +29,12 @@ class Documents:
 def build_documents(settings: Settings, stores: Stores, embeddings: Embeddings) -> Documents:
     bus = EventBus()
     ingestion = Ingestion(
-        stores, embeddings, bus, chunk_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap
+        stores,
+        embeddings,
+        bus,
+        chunk_tokens=settings.chunk_tokens,
+        overlap=settings.chunk_overlap,
+        retrieval=Retrieval.of(settings),
     )
     workers = IngestWorkers(ingestion, workers=settings.ingest_workers)
     tree = supervisor(settings, "documents", [workers], Strategy.ONE_FOR_ONE)

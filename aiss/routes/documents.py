@@ -25,6 +25,7 @@ from ..errors import (
     ValidationFailed,
 )
 from ..state import app_state, served
+from ..storage.vectors import SearchMode
 from ..users.views import iso
 
 if TYPE_CHECKING:
@@ -153,6 +154,17 @@ class SearchIn(BaseModel):
     area_ids: list[str] | None = Field(default=None, max_length=100)
     tags: list[str] | None = Field(default=None, max_length=20)
     limit: int = Field(default=10, ge=1, le=50)
+    mode: SearchMode | None = Field(
+        default=None,
+        description="dense (embeddings), sparse (keywords, BM25) or hybrid (both, fused);"
+        " absent: the server's AISS_SEARCH_MODE",
+    )
+    per_document: int | None = Field(
+        default=None, ge=1, le=50, description="at most this many passages of one document"
+    )
+    merge_adjacent: bool = Field(
+        default=False, description="join adjacent chunks of one document into one passage"
+    )
 
 
 class SearchHit(BaseModel):
@@ -166,7 +178,13 @@ class SearchHit(BaseModel):
     chunk_index: int
     page: int | None
     text: str
-    score: float
+    score: float = Field(
+        description="dense: the cosine similarity; sparse: the keyword (BM25) score;"
+        " hybrid: the fused score. Comparable within one answer only"
+    )
+    chunks: list[int] = Field(
+        default_factory=list, description="the chunks a merged passage joins, in order"
+    )
 
 
 class SearchOut(BaseModel):
@@ -371,6 +389,9 @@ async def search(request: Request, body: SearchIn, principal: Principal) -> Sear
         area_ids=body.area_ids,
         tags=body.tags,
         limit=body.limit,
+        mode=body.mode,
+        per_document=body.per_document,
+        merge=body.merge_adjacent,
     )
     return SearchOut(
         hits=[
@@ -386,6 +407,7 @@ async def search(request: Request, body: SearchIn, principal: Principal) -> Sear
                 page=h.page or None,
                 text=h.text,
                 score=h.score,
+                chunks=list(h.chunks),
             )
             for h in hits
         ]

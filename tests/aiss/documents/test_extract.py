@@ -71,6 +71,32 @@ def test_html_drops_scripts_and_styles() -> None:
     ]
 
 
+def test_a_hash_line_in_a_code_fence_is_code_not_a_heading() -> None:
+    md = b"# Setup\n\n```sh\n# remove the build\nrm -rf build\n```\n\nafter the fence\n"
+    blocks = extract(md, sniff.MARKDOWN).blocks
+    assert [(b.text, b.headings) for b in blocks] == [
+        ("# remove the build\nrm -rf build", ("Setup",)),
+        ("after the fence", ("Setup",)),
+    ]
+
+
+def test_setext_headings_and_tables_keep_their_structure() -> None:
+    md = (
+        b"Guide\n=====\n\nintro with **bold** and `code`\n\n"
+        b"Options\n-------\n\n| flag | meaning |\n|---|---|\n| -x | extra |\n\n"
+        b"    indented code\n\n### Deep\n\n- one\n- two\n"
+    )
+    blocks = extract(md, sniff.MARKDOWN).blocks
+    assert [(b.text, b.headings) for b in blocks] == [
+        ("intro with bold and code", ("Guide",)),
+        ("flag | meaning", ("Guide", "Options")),
+        ("-x | extra", ("Guide", "Options")),
+        ("indented code", ("Guide", "Options")),
+        ("one", ("Guide", "Options", "Deep")),
+        ("two", ("Guide", "Options", "Deep")),
+    ]
+
+
 def test_markdown_csv_json_and_text() -> None:
     md = extract(b"# A\n\npara one\n\n## B\n\npara two", sniff.MARKDOWN).blocks
     assert [(b.headings, b.text) for b in md] == [(("A",), "para one"), (("A", "B"), "para two")]

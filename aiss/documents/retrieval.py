@@ -1,0 +1,129 @@
+"""How passages are found and shaped: what a chunk is indexed as, and the results.
+
+A chunk is indexed (embedded, and turned into keywords) with its context,
+the document's title, the heading path and the page, so that a passage that
+says "this option" is found by the command it belongs to; the passage stored
+and shown stays the original text. Results can be shaped: near-duplicate
+passages collapsed, at most so many per document, and adjacent chunks of one
+document merged into one passage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from ..storage.vectors import Fusion, Keywords
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..config import Settings
+    from ..storage.vectors import SearchMode
+    from .library import Hit
+
+DUPLICATE = 0.9  # word-trigram Jaccard similarity from which two passages are one
+MAX_OVERLAP = 2000  # characters of a chunk repeated at the start of the next, at most
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    mode: SearchMode = "hybrid"
+    keywords: Keywords = field(default_factory=Keywords)
+    fusion: Fusion = field(default_factory=Fusion)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Retrieval:
+        dense, keywords = settings.hybrid_weights
+        return cls(
+            mode=settings.search_mode,
+            keywords=Keywords(settings.keyword_language),
+            fusion=Fusion(
+                method=settings.hybrid_fusion, dense_weight=dense, keyword_weight=keywords
+            ),
+        )
+
+
+def indexed_text(title: str, headings: Sequence[str], page: int | None, text: str) -> str:
+    """What a chunk is embedded and keyworded as: its context line, then its text."""
+    context = " > ".join(h for h in (title, *headings) if h)
+    if page:
+        context += f" (page {page})"
+    return f"{context}\n\n{text}" if context else text
+
+
+def _shingles(text: str) -> frozenset[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.casefold())
+    if len(words) < 3:
+        return frozenset({tuple(words)})
+    return frozenset(zip(words, words[1:], words[2:], strict=False))
+
+
+def collapse(hits: list[Hit]) -> list[Hit]:
+    """Drop each passage that is a near-duplicate of a better one (a copy of a
+    document uploaded twice, a boilerplate footer repeated on every page)."""
+    kept: list[tuple[Hit, frozenset[tuple[str, ...]]]] = []
+    for hit in hits:
+        shingles = _shingles(hit.text)
+        if any(len(shingles & other) >= DUPLICATE * len(shingles | other) for _, other in kept):
+            continue
+        kept.append((hit, shingles))
+    return [hit for hit, _ in kept]
+
+
+def cap(hits: list[Hit], per_document: int) -> list[Hit]:
+    """At most `per_document` passages of one document, the best ones."""
+    counts: dict[str, int] = {}
+    kept = []
+    for hit in hits:
+        seen = counts.get(hit.document.id, 0)
+        if seen < per_document:
+            counts[hit.document.id] = seen + 1
+            kept.append(hit)
+    return kept
+
+
+def _joined(first: str, second: str) -> str:
+    """`second` after `first`, less the overlap a long block's pieces share."""
+    for size in range(min(len(first), len(second), MAX_OVERLAP), 0, -1):
+        if first.endswith(second[:size]):
+            return first + second[size:]
+    return f"{first}\n\n{second}"
+
+
+def merge_adjacent(hits: list[Hit]) -> list[Hit]:
+    """Chunks of one document that follow each other become one passage, in the
+    document's order, at the rank and with the score of its best chunk."""
+    rank = {id(hit): i for i, hit in enumerate(hits)}
+    by_document: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_document.setdefault(hit.document.id, []).append(hit)
+    runs: list[list[Hit]] = []
+    for found in by_document.values():
+        found.sort(key=lambda h: h.chunk_index)
+        runs.append([found[0]])
+        for hit in found[1:]:
+            if hit.chunk_index == runs[-1][-1].chunk_index:
+                continue  # the same chunk twice (from two collections)
+            if hit.chunk_index == runs[-1][-1].chunk_index + 1:
+                runs[-1].append(hit)
+            else:
+                runs.append([hit])
+    runs.sort(key=lambda run: min(rank[id(h)] for h in run))
+    merged = []
+    for run in runs:
+        best = min(run, key=lambda h: rank[id(h)])
+        text = run[0].text
+        for hit in run[1:]:
+            text = _joined(text, hit.text)
+        merged.append(
+            replace(
+                best,
+                chunk_index=run[0].chunk_index,
+                text=text,
+                page=run[0].page,
+                chunks=tuple(h.chunk_index for h in run),
+            )
+        )
+    return merged
