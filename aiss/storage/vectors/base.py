@@ -108,10 +108,10 @@ class VectorStore(Protocol):
     """
 
     async def create_collection(
-        self, name: str, dimension: int, distance: Distance = "cosine"
+        self, name: str, dimension: int, distance: Distance = "cosine", *, keywords: bool = True
     ) -> None:
-        """Create it, with keyword vectors and with payload indexes on `KEYWORD_FIELDS`;
-        one of the same dimension and distance is kept as it is."""
+        """Create it, with keyword vectors (unless told not to) and with payload indexes
+        on `KEYWORD_FIELDS`; one of the same dimension and distance is kept as it is."""
 
     async def delete_collection(self, name: str) -> None: ...
 

@@ -182,7 +182,9 @@ class EdgeShards:
             shard = self._shards[real] = qe.EdgeShard.load(str(self._dir(real)))
         return shard
 
-    def create_collection(self, name: str, dimension: int, distance: Distance = "cosine") -> None:
+    def create_collection(
+        self, name: str, dimension: int, distance: Distance = "cosine", keywords: bool = True
+    ) -> None:
         meta = self._meta(name)
         wanted = {"dimension": dimension, "distance": distance}
         if meta.exists():
@@ -191,13 +193,13 @@ class EdgeShards:
                 raise CollectionMismatch(f"{name!r} exists as {existing}, not {wanted}")
             return
         params = qe.EdgeVectorParams(size=dimension, distance=_DISTANCES[distance])
-        keywords = {KEYWORDS: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)}
-        config = qe.EdgeConfig(vectors=params, sparse_vectors=keywords)
+        sparse = {KEYWORDS: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)}
+        config = qe.EdgeConfig(vectors=params, sparse_vectors=sparse if keywords else None)
         shard = qe.EdgeShard.create(str(self._dir(name)), config)
         for key in KEYWORD_FIELDS:
             shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
         self._shards[name] = shard
-        meta.write_text(json.dumps({**wanted, KEYWORDS: True}))
+        meta.write_text(json.dumps({**wanted, KEYWORDS: keywords}))
 
     def has_keywords(self, name: str) -> bool:
         """Whether `name` stores keyword vectors (collections made before them do not)."""
@@ -307,9 +309,9 @@ class EdgeVectors:
         return str(await self._call("resolve", name))
 
     async def create_collection(
-        self, name: str, dimension: int, distance: Distance = "cosine"
+        self, name: str, dimension: int, distance: Distance = "cosine", *, keywords: bool = True
     ) -> None:
-        await self._call("create_collection", name, dimension, distance)
+        await self._call("create_collection", name, dimension, distance, keywords)
 
     async def delete_collection(self, name: str) -> None:
         await self._call("delete_collection", name)

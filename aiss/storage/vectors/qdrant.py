@@ -114,7 +114,7 @@ class QdrantVectors:
         return name
 
     async def create_collection(
-        self, name: str, dimension: int, distance: Distance = "cosine"
+        self, name: str, dimension: int, distance: Distance = "cosine", *, keywords: bool = True
     ) -> None:
         if await self._call("collection_exists", name):
             info = await self._call("get_collection", name)
@@ -128,7 +128,9 @@ class QdrantVectors:
             "create_collection",
             name,
             vectors_config=qm.VectorParams(size=dimension, distance=_DISTANCES[distance]),
-            sparse_vectors_config={KEYWORDS: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
+            sparse_vectors_config={KEYWORDS: qm.SparseVectorParams(modifier=qm.Modifier.IDF)}
+            if keywords
+            else None,
         )
         if self._payload_indexes:
             for key in KEYWORD_FIELDS:

@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING
 import anyio
 import numpy as np
 import pytest
-import qdrant_edge as qe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qdrant_client import AsyncQdrantClient, QdrantClient
-from qdrant_client import models as qm
 
 from actors import Supervisor, running
 from aiss.errors import ServiceUnavailable
@@ -312,10 +310,29 @@ async def test_a_long_engine_call_leaves_the_event_loop_free(tmp_path: Path) -> 
 # -- keyword vectors and hybrid search -------------------------------------------------
 
 KEYWORDS = Keywords()
-VOCABULARY = (
-    "archive extract owner numeric permission sparse link symbolic file directory "
-    "compress verbose remote branch merge rebase commit stash tag fetch push"
-).split()
+VOCABULARY = [
+    "archive",
+    "extract",
+    "owner",
+    "numeric",
+    "permission",
+    "sparse",
+    "link",
+    "symbolic",
+    "file",
+    "directory",
+    "compress",
+    "verbose",
+    "remote",
+    "branch",
+    "merge",
+    "rebase",
+    "commit",
+    "stash",
+    "tag",
+    "fetch",
+    "push",
+]
 
 
 def corpus(seed: int, size: int = 40) -> list[tuple[str, list[float]]]:
@@ -446,33 +463,15 @@ async def test_sparse_and_hybrid_rank_alike_on_both_backends(
 
 
 async def test_a_collection_made_before_keyword_vectors_answers_by_its_vectors(
-    tmp_path: Path,
+    store: VectorStore,
 ) -> None:
     """Until a reindex gives it keyword vectors, hybrid falls back to dense and
     keywords alone find nothing; points written to it keep their vectors."""
-    shards = EdgeShards.opened(tmp_path / "vectors")
-    params = qe.EdgeVectorParams(size=DIM, distance=qe.Distance.Cosine)
-    qe.EdgeShard.create(
-        str(tmp_path / "vectors" / "collections" / "old"), qe.EdgeConfig(vectors=params)
-    ).close()
-    (tmp_path / "vectors" / "collections" / "old.json").write_text(
-        '{"dimension": 8, "distance": "cosine"}'
-    )
-    local = QdrantVectors(QdrantClient(location=":memory:"), payload_indexes=False)
-    await local._call(
-        "create_collection",
-        "old",
-        vectors_config=qm.VectorParams(size=DIM, distance=qm.Distance.COSINE),
-    )
-    edge = EdgeVectors(tmp_path / "vectors")
-    edge._here = shards
-    for store in (edge, local):
-        assert not await store.has_keywords("old")
-        await store.create_collection("old", DIM)  # kept as it is
-        await store.upsert(
-            "old", [Point(str(uuid.UUID(int=1)), unit(1), {"n": "1"}, KEYWORDS.document("stash"))]
-        )
-        hybrid = Query(vector=unit(1), keywords=KEYWORDS.query("stash"))
-        assert [h.payload for h in await store.search("old", hybrid, limit=3)] == [{"n": "1"}]
-        assert await store.search("old", Query(keywords=KEYWORDS.query("stash")), limit=3) == []
-        await store.close()
+    await store.create_collection("old", DIM, keywords=False)
+    await store.create_collection("old", DIM)  # kept as it is
+    assert not await store.has_keywords("old")
+    stash = KEYWORDS.document("stash")
+    await store.upsert("old", [Point(str(uuid.UUID(int=1)), unit(1), {"n": "1"}, stash)])
+    hybrid = Query(vector=unit(1), keywords=KEYWORDS.query("stash"))
+    assert [h.payload for h in await store.search("old", hybrid, limit=3)] == [{"n": "1"}]
+    assert await store.search("old", Query(keywords=KEYWORDS.query("stash")), limit=3) == []
