@@ -1,0 +1,73 @@
+"""What a chunk is indexed as, and how results are shaped."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aiss.documents.library import Cited, Hit
+from aiss.documents.retrieval import cap, collapse, indexed_text, merge_adjacent
+
+
+def doc(name: str) -> Cited:
+    return Cited(name, name, "u1", "personal", "", ())
+
+
+def hit(document: str, index: int, text: str | None = None, score: float = 0.5) -> Hit:
+    return Hit(doc(document), index, text or f"{document} chunk {index} " * 5, score, 0)
+
+
+def test_a_chunk_is_indexed_with_its_title_headings_and_page() -> None:
+    assert indexed_text("tar(1)", ("OPTIONS", "Extraction"), 3, "--numeric-owner ...") == (
+        "tar(1) > OPTIONS > Extraction (page 3)\n\n--numeric-owner ..."
+    )
+    assert indexed_text("", (), None, "bare") == "bare"
+
+
+def test_near_duplicates_collapse_into_the_better_one() -> None:
+    text = "Restart the service with systemctl restart nginx after changing the config file."
+    hits = [
+        hit("a", 0, text, 0.9),
+        hit("b", 4, text + " ", 0.8),  # the same passage in another copy of the document
+        hit("c", 1, text.replace("nginx", "apache"), 0.7),  # close, but says something else
+        hit("d", 2, "Something else entirely, about backups and tapes.", 0.6),
+    ]
+    assert [h.document.id for h in collapse(hits)] == ["a", "c", "d"]
+
+
+def test_per_document_keeps_the_best_passages_of_each() -> None:
+    hits = [hit("a", 0), hit("a", 5), hit("b", 1), hit("a", 9), hit("b", 2)]
+    assert [(h.document.id, h.chunk_index) for h in cap(hits, 1)] == [("a", 0), ("b", 1)]
+    assert len(cap(hits, 2)) == 4
+
+
+def test_adjacent_chunks_merge_without_repeating_their_overlap() -> None:
+    first = "one two three four five six"
+    second = "five six seven eight"  # a long block's pieces overlap
+    hits = [
+        hit("a", 4, second, 0.9),
+        hit("b", 0, "other document", 0.8),
+        hit("a", 3, first, 0.7),
+        hit("a", 7, "far away", 0.6),
+    ]
+    merged = merge_adjacent(hits)
+    assert [(h.document.id, h.chunk_index, h.chunks) for h in merged] == [
+        ("a", 3, (3, 4)),
+        ("b", 0, (0,)),
+        ("a", 7, (7,)),
+    ]
+    assert merged[0].text == "one two three four five six seven eight"
+    assert merged[0].score == 0.9
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 12)), unique=True, max_size=20))
+def test_merging_keeps_every_chunk_once_and_runs_contiguous(found: list[tuple[str, int]]) -> None:
+    hits = [hit(d, i, score=1 - n / 100) for n, (d, i) in enumerate(found)]
+    merged = merge_adjacent(hits)
+    covered = sorted((h.document.id, c) for h in merged for c in h.chunks)
+    assert covered == sorted(found)
+    for h in merged:
+        assert list(h.chunks) == list(range(h.chunk_index, h.chunk_index + len(h.chunks)))
+    # A run sits at the rank of its best chunk: the best hit still comes first.
+    if hits:
+        assert hits[0].chunk_index in merged[0].chunks
