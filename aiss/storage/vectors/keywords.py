@@ -8,8 +8,11 @@ statistics are corpus-wide and nothing here needs the corpus. A query's terms
 weigh 1 each.
 
 An identifier such as `--numeric-owner`, `ERR_SSL_PROTOCOL` or `v2.1.0` is
-one term as written (rare, so weighty) and also its parts, so that prose
-naming the parts ("numeric owner") matches it too.
+indexed as one term as written (rare, so weighty) and also as its parts, so
+that a question naming the parts ("numeric owner") finds it too. A question
+that writes the identifier looks for it as written only: its parts would
+rank every page that merely says "owner" and "numeric" beside the one page
+that names the flag.
 """
 
 from __future__ import annotations
@@ -57,14 +60,18 @@ class Keywords:
     def __reduce__(self) -> tuple[type[Keywords], tuple[str]]:
         return Keywords, (self.language,)  # the stemmer itself does not pickle
 
-    def terms(self, text: str) -> list[str]:
+    def terms(self, text: str, *, parts: bool = True) -> list[str]:
+        """The terms of `text`; an identifier's parts too, unless `parts` is false."""
         words: list[str] = []
         for match in WORD.finditer(text.casefold()):
             word = match.group()
-            parts = PART.findall(word)
-            if len(parts) > 1:
-                words.append(word)  # the identifier as written, unstemmed
-            words.extend(self._stem(parts))
+            pieces = PART.findall(word)
+            if len(pieces) == 1:
+                words.extend(self._stem(pieces))
+                continue
+            words.append(word)  # the identifier as written, unstemmed
+            if parts:
+                words.extend(self._stem(pieces))
         return words
 
     def _stem(self, words: list[str]) -> list[str]:
@@ -81,5 +88,5 @@ class Keywords:
         )
 
     def query(self, text: str) -> SparseVector:
-        indices = tuple(sorted({index_of(t) for t in self.terms(text)}))
+        indices = tuple(sorted({index_of(t) for t in self.terms(text, parts=False)}))
         return SparseVector(indices, (1.0,) * len(indices))
