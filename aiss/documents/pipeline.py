@@ -278,6 +278,7 @@ class IngestWorkers(Service):
     async def serve(self, task_status: TaskStatus[None], stop: anyio.Event) -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._warm)
+            tg.start_soon(self._check_keywords)
             tg.start_soon(self._rescue_loop)
             for number in range(self.workers):
                 tg.start_soon(self._work, f"{os.getpid()}-{uuid.uuid4().hex[:6]}-{number}")
@@ -291,6 +292,22 @@ class IngestWorkers(Service):
             await anyio.to_process.run_sync(extract_in_worker, b"warm", "text/plain")
         except Exception:  # a broken worker shows again, with its document, later
             logger.warning("could not start an extraction process", exc_info=True)
+
+    async def _check_keywords(self) -> None:
+        """Say so when a scope's index predates keyword vectors: rebuilding it re-embeds
+        every document, which an administrator starts when it suits (no downtime)."""
+        try:
+            store = self.ingestion.stores.vectors.store
+            for scope in ("personal", "shared"):
+                current = await store.resolve(scope)
+                if current != scope and not await store.has_keywords(current):
+                    logger.warning(
+                        "this index has no keyword vectors: sparse and hybrid searches answer"
+                        f" by embeddings alone until `aiss reindex --scope {scope}`",
+                        extra={"scope": scope, "collection": current},
+                    )
+        except AissError:  # the store is away: its own health check says so
+            pass
 
     async def rescue(self) -> int:
         """Queue again the documents an upload left without a job (its store went away

@@ -10,7 +10,7 @@ import pytest
 
 from aiss.app import create_app
 from aiss.storage.models import ChunkRecord, StoredDocument
-from aiss.storage.vectors import VectorFilter
+from aiss.storage.vectors import Query, VectorFilter
 
 from ..routes.conftest import app_settings
 
@@ -113,6 +113,33 @@ async def test_reindex_builds_a_new_collection_and_switches(tmp_path: Path) -> N
             "personal",
             (await library.embeddings.roles["personal"].embed(["zebras"])).vectors[0].tolist(),
         )
+        assert [h.payload["document_id"] for h in hits] == [document_id]
+
+
+async def test_a_collection_without_keyword_vectors_gains_them_by_reindex(
+    tmp_path: Path,
+) -> None:
+    """As after an upgrade: the old collection serves (dense) until the rebuilt one,
+    with keyword vectors, takes over."""
+    app = create_app(app_settings(tmp_path))
+    async with app.router.lifespan_context(app) as lifespan:
+        state: AppState = lifespan["aiss"]  # type: ignore[index]
+        library = state.documents
+        assert library is not None and state.stores is not None
+        ingestion = library.workers.ingestion
+        store = state.stores.vectors.store
+        old = ingestion.base_collection("personal")
+        await store.create_collection(old, 384, keywords=False)
+        await store.point_alias("personal", old)
+        document_id = await stored(library, b"the quagga-7 setting tunes zebras")
+        await ingestion.run(document_id, no_beat)
+        keywords = Query(keywords=ingestion.retrieval.keywords.query("quagga-7"))
+        assert await store.resolve("personal") == old
+        assert await store.search("personal", keywords) == []
+        target, count = await ingestion.reindex("personal")
+        assert count == 1 and await store.resolve("personal") == target
+        assert await store.has_keywords("personal") and not await store.has_keywords(old)
+        hits = await store.search("personal", keywords)
         assert [h.payload["document_id"] for h in hits] == [document_id]
 
 
