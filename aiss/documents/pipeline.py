@@ -27,7 +27,7 @@ from ..storage.vectors import Point, VectorFilter, collection_name
 from .chunking import chunk
 from .events import DocumentEvent
 from .extract import ExtractionError, extract_in_worker
-from .retrieval import Retrieval, indexed_text
+from .retrieval import Retrieval, indexed_text, lead
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
@@ -165,10 +165,11 @@ class Ingestion:
         with self.stores.mongo.breaker.guard():
             await ChunkRecord.insert_many(records)
         collection = await self.collection(doc.scope)
+        context = (doc.title, lead(doc.description, records[0].text))
         await self.stage(doc, "embedding", 25)
         for start in range(0, len(records), EMBED_BATCH):
             batch = records[start : start + EMBED_BATCH]
-            await self.index(collection, embedder, doc.title, batch)
+            await self.index(collection, embedder, context, batch)
             done = start + len(batch)
             await beat()
             await self.stage(
@@ -180,11 +181,17 @@ class Ingestion:
         await self.stage(doc, "ready", 100)
 
     async def index(
-        self, collection: str, embedder: TextEmbedder, title: str, chunks: list[ChunkRecord]
+        self,
+        collection: str,
+        embedder: TextEmbedder,
+        context: tuple[str, str],
+        chunks: list[ChunkRecord],
     ) -> None:
-        """Embed chunks (ingestion lane) in their context and write their vectors, keyword
-        vectors and payload; the payload keeps the passage as it is."""
-        texts = [indexed_text(title, c.headings, c.page, c.text) for c in chunks]
+        """Embed chunks (ingestion lane) in their context, the document's title and lead,
+        and write their vectors, keyword vectors and payload; the payload keeps the
+        passage as it is."""
+        title, about = context
+        texts = [indexed_text(title, about, c.headings, c.page, c.text) for c in chunks]
         embedded = await embedder.embed(texts, lane="ingest")
         encode = self.retrieval.keywords.document
         keywords = await anyio.to_thread.run_sync(lambda: [encode(t) for t in texts])
@@ -244,8 +251,9 @@ class Ingestion:
                     .sort("index")
                     .to_list()
                 )
+            context = (doc.title, lead(doc.description, chunks[0].text if chunks else ""))
             for start in range(0, len(chunks), EMBED_BATCH):
-                await self.index(target, embedder, doc.title, chunks[start : start + EMBED_BATCH])
+                await self.index(target, embedder, context, chunks[start : start + EMBED_BATCH])
             doc.collection = target
             with self.stores.mongo.breaker.guard():
                 await doc.save()

@@ -1,11 +1,13 @@
 """How passages are found and shaped: what a chunk is indexed as, and the results.
 
-A chunk is indexed (embedded, and turned into keywords) with its context,
-the document's title, the heading path and the page, so that a passage that
-says "this option" is found by the command it belongs to; the passage stored
-and shown stays the original text. Results can be shaped: near-duplicate
-passages collapsed, at most so many per document, and adjacent chunks of one
-document merged into one passage.
+A chunk is indexed (embedded, and turned into keywords) with its context:
+the document's title and what the document is about (its description, else
+its opening sentence), the heading path and the page. So a passage that says
+"this option" is found by the command it belongs to and by the task that
+command does; the passage stored and shown stays the original text.
+
+Results can be shaped: near-duplicate passages collapsed, at most so many per
+document, and adjacent chunks of one document merged into one passage.
 """
 
 from __future__ import annotations
@@ -45,12 +47,29 @@ class Retrieval:
         )
 
 
-def indexed_text(title: str, headings: Sequence[str], page: int | None, text: str) -> str:
-    """What a chunk is embedded and keyworded as: its context line, then its text."""
-    context = " > ".join(h for h in (title, *headings) if h)
+LEAD = 200  # characters of a document's opening that its chunks carry, at most
+SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def lead(description: str, opening: str) -> str:
+    """What a document is about, in a line: its description, else its first sentence."""
+    text = " ".join((description or SENTENCE_END.split(opening.strip(), 1)[0]).split())
+    if len(text) <= LEAD:
+        return text
+    return text[:LEAD].rsplit(" ", 1)[0] + " ..."
+
+
+def indexed_text(
+    title: str, about: str, headings: Sequence[str], page: int | None, text: str
+) -> str:
+    """What a chunk is embedded and keyworded as: its context, then its text."""
+    context = [" - ".join(part for part in (title, about) if part)]
+    where = " > ".join(h for h in headings if h)
     if page:
-        context += f" (page {page})"
-    return f"{context}\n\n{text}" if context else text
+        where += f" (page {page})"
+    context.append(where)
+    header = "\n".join(line for line in context if line)
+    return f"{header}\n\n{text}" if header else text
 
 
 def _shingles(text: str) -> frozenset[tuple[str, ...]]:

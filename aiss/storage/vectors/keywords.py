@@ -1,7 +1,7 @@
 """Keyword vectors: the sparse side of hybrid search.
 
-A text becomes its terms (Unicode words, casefolded and stemmed by the
-Snowball stemmer of the configured language), each weighted by how often it
+A text becomes its terms (Unicode words, casefolded, less the language's
+stop words, and stemmed by its Snowball stemmer), each weighted by how often it
 occurs, saturated and normalised by length as BM25 does. The engine's IDF
 modifier supplies the other half of BM25 from the whole collection, so term
 statistics are corpus-wide and nothing here needs the corpus. A query's terms
@@ -34,6 +34,15 @@ AVERAGE_TERMS: Final = 128.0  # a chunk of 256 model tokens holds about this man
 LANGUAGES: Final = tuple(sorted(Stemmer.algorithms()))
 
 
+def stop_words(language: str) -> frozenset[str]:
+    """The function words of `language` that bm25s lists (Lucene's for English, the
+    Snowball project's for the others); none for a language it does not list."""
+    from bm25s import stopwords  # imports numpy and more: not when settings are read
+
+    name = "EN" if language == "english" else language.upper()
+    return frozenset(getattr(stopwords, f"STOPWORDS_{name}", ()))
+
+
 @dataclass(frozen=True, slots=True)
 class SparseVector:
     indices: tuple[int, ...]
@@ -56,6 +65,7 @@ class Keywords:
             raise ValueError(f"no stemmer for {language!r}; one of: none, {', '.join(LANGUAGES)}")
         self.language = language
         self._stemmer = None if language == "none" else Stemmer.Stemmer(language)
+        self._stop = stop_words(language)
 
     def __reduce__(self) -> tuple[type[Keywords], tuple[str]]:
         return Keywords, (self.language,)  # the stemmer itself does not pickle
@@ -75,6 +85,7 @@ class Keywords:
         return words
 
     def _stem(self, words: list[str]) -> list[str]:
+        words = [w for w in words if w not in self._stop]
         return words if self._stemmer is None else self._stemmer.stemWords(words)
 
     def document(self, text: str) -> SparseVector:

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aiss.documents.library import Cited, Hit
-from aiss.documents.retrieval import cap, collapse, indexed_text, merge_adjacent
+from aiss.documents.retrieval import LEAD, cap, collapse, indexed_text, lead, merge_adjacent
 
 
 def doc(name: str) -> Cited:
@@ -17,11 +17,17 @@ def hit(document: str, index: int, text: str | None = None, score: float = 0.5) 
     return Hit(doc(document), index, text or f"{document} chunk {index} " * 5, score, 0)
 
 
-def test_a_chunk_is_indexed_with_its_title_headings_and_page() -> None:
-    assert indexed_text("tar(1)", ("OPTIONS", "Extraction"), 3, "--numeric-owner ...") == (
-        "tar(1) > OPTIONS > Extraction (page 3)\n\n--numeric-owner ..."
+def test_a_chunk_is_indexed_with_its_title_lead_headings_and_page() -> None:
+    about = lead("", "tar - an archiving utility. It stores files. And more.")
+    assert about == "tar - an archiving utility."
+    text = indexed_text("tar(1)", about, ("OPTIONS", "Extraction"), 3, "--numeric-owner ...")
+    assert text == (
+        "tar(1) - tar - an archiving utility.\nOPTIONS > Extraction (page 3)\n\n--numeric-owner ..."
     )
-    assert indexed_text("", (), None, "bare") == "bare"
+    assert indexed_text("", "", (), None, "bare") == "bare"
+    assert lead("Backups of the build farm", "ignored opening") == "Backups of the build farm"
+    long = lead("", "word " * 100)
+    assert len(long) <= LEAD + 4 and long.endswith(" ...")
 
 
 def test_near_duplicates_collapse_into_the_better_one() -> None:

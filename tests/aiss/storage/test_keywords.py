@@ -25,6 +25,10 @@ def test_stemming_follows_the_language() -> None:
     assert Keywords("french").terms("chevaux") == Keywords("french").terms("cheval")
     assert Keywords("english").terms("chevaux") != Keywords("english").terms("cheval")
     assert Keywords("none").terms("Running") == ["running"]
+    # Function words of the language are no terms; in an identifier they stay.
+    assert Keywords("english").terms("the owner of a file") == ["owner", "file"]
+    assert Keywords("german").terms("der Besitzer einer Datei") == ["besitz", "datei"]
+    assert Keywords("english").terms("--no-the") == ["no-the"]
     with pytest.raises(ValueError, match="no stemmer"):
         Keywords("klingon")
 
