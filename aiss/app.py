@@ -41,6 +41,7 @@ from .rag.answer import Answerer
 from .routes import areas as area_routes
 from .routes import auth, browser, health, terminal_records
 from .routes import contexts as context_routes
+from .routes import conversations as conversation_routes
 from .routes import documents as document_routes
 from .routes import embeddings as embedding_routes
 from .routes import llm as llm_routes
@@ -155,6 +156,7 @@ def create_app(
         *area_routes.routes(),
         *llm_routes.routes(),
         *rag_routes.routes(),
+        *conversation_routes.routes(),
         *context_routes.routes(),
         *terminal_routes.routes(),
         *terminal_records.routes(),

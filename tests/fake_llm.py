@@ -4,6 +4,7 @@
 - `slow`: waits `delay` seconds before the first token.
 - `fail`: answers 500 before any token.
 - `stall`: sends two tokens, then nothing until the client gives up.
+- `script`: streams the next of `script`'s replies (the `echo` answer once none is left).
 
 Every request body is kept in `requests`, so tests can read the prompt sent.
 """
@@ -45,6 +46,7 @@ def _chunk(model: str, delta: dict[str, Any], usage: dict[str, int] | None = Non
 class FakeLlm:
     delay: float = 5.0
     requests: list[dict[str, Any]] = field(default_factory=list)
+    script: list[str] = field(default_factory=list)
 
     def app(self) -> Starlette:
         return Starlette(
@@ -55,7 +57,7 @@ class FakeLlm:
         )
 
     async def models(self, request: Request) -> Response:
-        names = ("echo", "slow", "fail", "stall")
+        names = ("echo", "slow", "fail", "stall", "script")
         return JSONResponse({"object": "list", "data": [{"id": n} for n in names]})
 
     async def complete(self, request: Request) -> Response:
@@ -71,7 +73,9 @@ class FakeLlm:
         if model == "slow":
             await anyio.sleep(self.delay)
         yield _chunk(model, {"role": "assistant", "content": ""})
-        words = ANSWER[:2] if model == "stall" else ANSWER
+        words: tuple[str, ...] = ANSWER[:2] if model == "stall" else ANSWER
+        if model == "script" and self.script:
+            words = tuple(f"{word} " for word in self.script.pop(0).split())
         for word in words:
             yield _chunk(model, {"content": word})
             await anyio.sleep(0.01)

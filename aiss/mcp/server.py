@@ -87,7 +87,10 @@ def _server() -> FastMCP[Any]:
         limit: int = 5,
         hybrid: bool = False,
     ) -> list[dict[str, Any]]:
-        """Passages of the documents you may read, nearest to `query` first."""
+        """Passages of the documents you may read, nearest to `query` first.
+
+        `hybrid` fuses keyword and vector search (the server's default otherwise).
+        """
         state, principal = _caller(ctx)
         knowledge = served(state.knowledge, "documents")
         contexts = served(state.contexts, "contexts")
@@ -95,14 +98,16 @@ def _server() -> FastMCP[Any]:
         try:
             areas = await contexts.scope(principal, area_ids)
             hits = await knowledge.search(
-                principal, query, scope=None, area_ids=areas, tags=None, limit=limit
+                principal,
+                query,
+                scope=None,
+                area_ids=areas,
+                tags=None,
+                limit=limit,
+                mode="hybrid" if hybrid else None,
             )
         except AissError as exc:
             raise ToolError(exc.message) from None
-        if hybrid:
-            from ..rag.fusion import fuse
-
-            hits = fuse(query, hits, lambda hit: hit.text)
         return [
             {
                 "document_id": str(h.document.id),

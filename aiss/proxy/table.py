@@ -18,6 +18,8 @@ ROUTES: Final[tuple[tuple[str, str], ...]] = (
     ("/api/v1/llm", "context"),
     ("/api/v1/contexts", "context"),
     ("/api/v1/rag", "rag"),
+    ("/api/v1/conversations", "rag"),
+    ("/api/v1/admin/feedback", "rag"),
     ("/mcp", "rag"),
     ("/api/v1/terminal", "terminal-sessions"),
     ("/api/v1/admin/terminal", "terminal-sessions"),

@@ -3,37 +3,46 @@
 An answer is prepared first (retrieval, the providers to try, the hourly cap)
 so that what can go wrong before any output is an HTTP error; its events then
 stream: sources, tokens, and done or error. Without a provider, or without a
-passage worth citing, the answer is extractive: the best passages, each cited.
+passage worth citing, the answer is extractive: the sentences of the sources
+that best answer the question, each cited. A question of a conversation is
+retrieved with the conversation's context (followup.py) and its answer is
+recorded as the conversation's next turn.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Final
 
+import anyio
 from beanie import PydanticObjectId
 
 from ..documents.access import readable_areas
 from ..errors import AissError, TooManyRequests, UpstreamFailed
 from ..llm.calls import CallFailed, Deadlines, Target, Usage, stream
 from ..storage.models import Area, RagQuery
-from . import prompt
-from .fusion import fuse
+from ..storage.vectors import Keywords
+from . import extractive, followup, prompt
+from .conversations import Conversations
+from .fusion import rrf
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from ..config import Settings
     from ..documents.knowledge import Knowledge
+    from ..documents.library import Hit
     from ..llm.providers import Providers
     from ..metrics import Metrics
     from ..storage.models import LlmProvider
     from ..storage.mongo import MongoStore
+    from ..storage.vectors import SearchMode
     from ..users.views import Principal
 
 logger = logging.getLogger("aiss.rag")
+REWRITE_SECONDS: Final = 10.0  # for a model to rewrite a follow-up, all providers together
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,9 @@ class Question:
     provider_id: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
-    hybrid: bool = False
+    mode: SearchMode | None = None  # None: the server's default
+    history: tuple[followup.Turn, ...] = ()  # the conversation's earlier turns, oldest first
+    conversation_id: str = ""
 
 
 @dataclass
@@ -58,6 +69,7 @@ class Outcome:
     model: str | None = None
     usage: Usage = field(default_factory=Usage)
     error: str = ""
+    standalone: str = ""  # the follow-up as a model rewrote it, when one did
     retrieval_ms: float = 0.0
     first_token_ms: float | None = None
     total_ms: float = 0.0
@@ -71,6 +83,7 @@ class Answerer:
         providers: Providers,
         settings: Settings,
         metrics: Metrics | None = None,
+        keywords: Keywords | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.mongo = mongo
@@ -78,26 +91,28 @@ class Answerer:
         self.providers = providers
         self.deadlines = Deadlines(settings.llm_first_token_timeout, settings.llm_token_timeout)
         self.ollama_host = settings.ollama_host
+        self.keywords = keywords or Keywords(settings.keyword_language)
+        # Scores are cosines only in dense search: the cosine threshold applies there alone.
+        self.default_mode: SearchMode = settings.search_mode
+        self.conversations = Conversations(mongo)
 
     async def prepare(self, principal: Principal, question: Question) -> Answer:
         """Retrieve, pick the providers and count the first against its cap."""
         started = time.perf_counter()
         area = await self._area(principal, question.area_ids)
         chain = await self._chain(question.provider_id, area)
-        pool = question.max_sources * prompt.PER_DOCUMENT * (4 if question.hybrid else 2)
-        hits = await self.knowledge.search(
-            principal,
-            question.text,
-            scope=None if question.include_personal else "shared",
-            area_ids=question.area_ids,
-            tags=None,
-            limit=pool,
-        )
-        threshold = prompt.MIN_SCORE
-        if question.hybrid:
-            hits = fuse(question.text, hits, lambda hit: hit.text)
-            threshold /= 2
+        standalone = ""
+        if question.history and chain:
+            standalone = await self._rewrite(question, chain) or ""
+        if standalone:
+            searches = [(standalone, 1.0)]
+        else:
+            searches = followup.searches(question.text, question.history)
+        hits = await self._retrieve(principal, question, searches)
+        dense = (question.mode or self.default_mode) == "dense"
+        threshold = prompt.MIN_SCORE if dense else None
         outcome = Outcome(sources=prompt.sources_of(hits, question.max_sources, threshold))
+        outcome.standalone = standalone
         outcome.retrieval_ms = (time.perf_counter() - started) * 1000
         if not outcome.sources:
             chain = []
@@ -108,6 +123,69 @@ class Answerer:
         else:
             system = ""
         return Answer(self, principal, question, outcome, chain, system, started)
+
+    async def _retrieve(
+        self, principal: Principal, question: Question, searches: list[tuple[str, float]]
+    ) -> list[Hit]:
+        """The hits of each search, fused by reciprocal rank when there are several.
+
+        A fused hit keeps the best score any search gave it.
+        """
+        pool = question.max_sources * prompt.PER_DOCUMENT * 2
+        rankings: list[list[Hit]] = [[] for _ in searches]
+
+        async def one(i: int, text: str) -> None:
+            rankings[i] = await self.knowledge.search(
+                principal,
+                text,
+                scope=None if question.include_personal else "shared",
+                area_ids=question.area_ids,
+                tags=None,
+                limit=pool,
+                mode=question.mode,
+            )
+
+        if len(searches) == 1:
+            await one(0, searches[0][0])
+            return rankings[0]
+        async with anyio.create_task_group() as tg:
+            for i, (text, _) in enumerate(searches):
+                tg.start_soon(one, i, text)
+        best: dict[tuple[str, int], float] = {}
+        for hit in (hit for ranking in rankings for hit in ranking):
+            key = _key(hit)
+            best[key] = max(best.get(key, hit.score), hit.score)
+        fused = rrf(rankings, _key, [weight for _, weight in searches])
+        return [replace(hit, score=best[_key(hit)]) for hit in fused]
+
+    async def _rewrite(self, question: Question, chain: list[LlmProvider]) -> str | None:
+        """The follow-up as a standalone question, from the first provider that writes one."""
+        messages = followup.rewrite_messages(question.text, question.history)
+        with anyio.move_on_after(REWRITE_SECONDS):
+            for provider in chain:
+                if await self.providers.take(provider):
+                    continue  # at its hourly cap
+                parts: list[str] = []
+                try:
+                    tokens = stream(
+                        self.target(provider),
+                        messages,
+                        self.deadlines,
+                        temperature=0,
+                        max_tokens=followup.REWRITE_TOKENS,
+                    )
+                    async for text in tokens:
+                        parts.append(text)
+                except CallFailed as exc:
+                    logger.warning(
+                        "rewriting a follow-up failed",
+                        extra={"provider": provider.name, "reason": exc.reason},
+                    )
+                    continue
+                rewritten = followup.standalone("".join(parts))
+                if rewritten:
+                    return rewritten
+        return None
 
     async def _area(self, principal: Principal, area_ids: list[str] | None) -> Area | None:
         """The first named area the caller may read: its prompt and model come first."""
@@ -161,7 +239,12 @@ class Answer:
         yield "sources", prompt.public(outcome.sources)
         failure: AissError | None = None
         if not self.chain:
-            outcome.answer = prompt.extractive(outcome.sources)
+            outcome.answer = extractive.answer(
+                self.question.text,
+                [(s["n"], s["text"]) for s in outcome.sources],
+                self.answerer.keywords,
+                context=followup.context(self.question.history),
+            )
             yield "token", outcome.answer
         else:
             outcome.mode = "llm"
@@ -181,7 +264,12 @@ class Answer:
     async def _written(self) -> AsyncIterator[str]:
         """Tokens from the first provider that starts answering; the others are fallbacks."""
         outcome, question = self.outcome, self.question
-        messages = prompt.messages(self.system, question.text, outcome.sources)
+        messages = prompt.messages(
+            self.system,
+            question.text,
+            outcome.sources,
+            followup.history_messages(question.history),
+        )
         reasons: list[str] = []
         for i, provider in enumerate(self.chain):
             if i and await self.answerer.providers.take(provider):
@@ -224,13 +312,17 @@ class Answer:
         raise UpstreamFailed("no LLM provider answered: " + "; ".join(reasons))
 
     async def _record(self) -> None:
-        outcome = self.outcome
+        outcome, question = self.outcome, self.question
         record = RagQuery(
             user_id=self.principal.user_id,
-            question=self.question.text,
+            question=question.text,
             answer=outcome.answer,
             sources=prompt.public(outcome.sources),
             mode=outcome.mode,
+            search_mode=question.mode or "",
+            standalone=outcome.standalone,
+            cited_areas=prompt.cited_areas(outcome.answer, outcome.sources),
+            conversation_id=question.conversation_id,
             provider=outcome.provider or "",
             model=outcome.model or "",
             error=outcome.error,
@@ -242,3 +334,9 @@ class Answer:
         with self.answerer.mongo.breaker.guard():
             await record.insert()
         outcome.query_id = str(record.id)
+        if question.conversation_id:
+            await self.answerer.conversations.answered(record)
+
+
+def _key(hit: Hit) -> tuple[str, int]:
+    return hit.document.id, hit.chunk_index

@@ -1,26 +1,35 @@
-"""Sources chosen from search hits, the numbered prompt, and the extractive answer."""
+"""Sources chosen from search hits, and the numbered prompt."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..documents.library import Hit
 
 PER_DOCUMENT = 2  # passages of one document among the sources, at most
-MIN_SCORE = 0.2
+MIN_SCORE = 0.2  # a cosine: it applies to dense search only
+PERSONAL = "personal"  # the area of a personal document, as feedback counts it
+CITED = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 SNIPPET = 400
 PROMPT_BUDGET = 12_000  # characters of source text in one prompt
 
 
-def sources_of(hits: list[Hit], limit: int, threshold: float = MIN_SCORE) -> list[dict[str, Any]]:
-    """The best `limit` hits above `threshold`, at most PER_DOCUMENT of one document."""
+def sources_of(
+    hits: Sequence[Hit], limit: int, threshold: float | None = MIN_SCORE
+) -> list[dict[str, Any]]:
+    """The best `limit` hits (above `threshold`, if any), at most PER_DOCUMENT of one document."""
     per_document: Counter[str] = Counter()
     chosen: list[dict[str, Any]] = []
     for hit in hits:
         document_id = str(hit.document.id)
-        if hit.score < threshold or per_document[document_id] >= PER_DOCUMENT:
+        if threshold is not None and hit.score < threshold:
+            continue
+        if per_document[document_id] >= PER_DOCUMENT:
             continue
         per_document[document_id] += 1
         chosen.append(
@@ -34,6 +43,7 @@ def sources_of(hits: list[Hit], limit: int, threshold: float = MIN_SCORE) -> lis
                 "score": hit.score,
                 "link": hit.document.link or None,
                 "text": hit.text,
+                "area": hit.document.area_id if hit.document.scope == "shared" else PERSONAL,
             }
         )
         if len(chosen) == limit:
@@ -43,10 +53,23 @@ def sources_of(hits: list[Hit], limit: int, threshold: float = MIN_SCORE) -> lis
 
 def public(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Sources as clients see them (the whole passage went to the model only)."""
-    return [{k: v for k, v in s.items() if k != "text"} for s in sources]
+    return [{k: v for k, v in s.items() if k not in ("text", "area")} for s in sources]
 
 
-def messages(system: str, question: str, sources: list[dict[str, Any]]) -> list[dict[str, str]]:
+def cited_areas(answer: str, sources: list[dict[str, Any]]) -> list[str]:
+    """The areas of the sources `answer` cites as [n] (all of them if it cites none)."""
+    numbers = {int(n) for group in CITED.findall(answer) for n in group.split(",")}
+    cited = [s for s in sources if s["n"] in numbers] or sources
+    return sorted({str(s.get("area", PERSONAL)) for s in cited})
+
+
+def messages(
+    system: str,
+    question: str,
+    sources: list[dict[str, Any]],
+    history: Sequence[dict[str, str]] = (),
+) -> list[dict[str, str]]:
+    """The system prompt, the conversation so far, then the sources and the question."""
     budget = PROMPT_BUDGET // max(1, len(sources))
     blocks = []
     for s in sources:
@@ -57,11 +80,8 @@ def messages(system: str, question: str, sources: list[dict[str, Any]]) -> list[
         + "\n\n".join(blocks)
         + f"\n\nQuestion: {question}\n\nAnswer from the sources above and cite them as [n]."
     )
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-
-def extractive(sources: list[dict[str, Any]]) -> str:
-    if not sources:
-        return "No passage of the documents you may read answers this."
-    lines = [f"[{s['n']}] {s['snippet']}" for s in sources]
-    return "The most relevant passages of your documents:\n\n" + "\n\n".join(lines)
+    return [
+        {"role": "system", "content": system},
+        *history,
+        {"role": "user", "content": user},
+    ]

@@ -282,13 +282,18 @@ class McpContext(Document):
 
 
 class RagQuery(Document):
-    """One question asked, with its answer, sources and timings."""
+    """One question asked, with its answer, sources and timings: a turn of a conversation
+    when `conversation_id` is set, and the asker's feedback on the answer once given."""
 
     user_id: str
     question: str
     answer: str = ""
     sources: list[dict[str, Any]] = Field(default_factory=list)
     mode: str = "extractive"  # llm | extractive
+    search_mode: str = ""  # dense | sparse | hybrid; empty: the server's default
+    standalone: str = ""  # what was searched, when a model rewrote a follow-up
+    cited_areas: list[str] = Field(default_factory=list)  # area ids, or "personal"
+    conversation_id: str = ""
     provider: str = ""
     model: str = ""
     error: str = ""
@@ -296,6 +301,9 @@ class RagQuery(Document):
     first_token_ms: float | None = None
     total_ms: float = 0.0
     usage: dict[str, int] = Field(default_factory=dict)
+    rating: str = ""  # up | down; empty: none given
+    comment: str = ""
+    rated_at: float = 0.0  # epoch seconds; 0: not rated
     created_at: float = Field(default_factory=epoch)
 
     class Settings:
@@ -303,7 +311,25 @@ class RagQuery(Document):
         indexes: ClassVar[list[IndexModel]] = [
             _index("user_id", "created_at"),
             _index("created_at"),
+            _index("conversation_id", "created_at"),
+            _index("rating", "rated_at"),
         ]
+
+
+class Conversation(Document):
+    """A user's conversation: the scope its questions search; its turns are RagQuery records."""
+
+    user_id: str
+    title: str = ""
+    area_ids: list[str] = Field(default_factory=list)  # empty: every area the user may read
+    include_personal: bool = True
+    turns: int = 0
+    created_at: float = Field(default_factory=epoch)
+    updated_at: float = Field(default_factory=epoch)
+
+    class Settings:
+        name = "conversations"
+        indexes: ClassVar[list[IndexModel]] = [_index("user_id", "updated_at")]
 
 
 class TerminalSessionRecord(Document):
@@ -414,6 +440,7 @@ DOCUMENT_MODELS: list[type[Document]] = [
     LlmUsage,
     McpContext,
     RagQuery,
+    Conversation,
     TerminalSessionRecord,
     TerminalCommand,
     KnownHost,

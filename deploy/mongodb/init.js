@@ -76,7 +76,13 @@ ensure("mcp_contexts", [
 
 ensure("rag_queries", [
   [{"user_id": 1, "created_at": 1}, {"name": "user_id_created_at"}],
-  [{"created_at": 1}, {"name": "created_at"}]
+  [{"created_at": 1}, {"name": "created_at"}],
+  [{"conversation_id": 1, "created_at": 1}, {"name": "conversation_id_created_at"}],
+  [{"rating": 1, "rated_at": 1}, {"name": "rating_rated_at"}]
+]);
+
+ensure("conversations", [
+  [{"user_id": 1, "updated_at": 1}, {"name": "user_id_updated_at"}]
 ]);
 
 ensure("terminal_sessions", [

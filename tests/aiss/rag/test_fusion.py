@@ -1,47 +1,47 @@
-"""Hybrid ranking: BM25 over the candidates fused with the vector order."""
+"""Reciprocal rank fusion of several rankings."""
 
 from __future__ import annotations
 
-import itertools
-
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiss.rag.fusion import bm25, fuse, terms
+from aiss.rag.fusion import rrf
 
-WORDS = st.sampled_from(["vault", "code", "lunch", "noon", "billing", "orwell", "x-42", "spring"])
-TEXTS = st.lists(st.lists(WORDS, max_size=12).map(" ".join), max_size=20)
-
-
-@given(TEXTS, st.lists(WORDS, min_size=1, max_size=3).map(" ".join))
-def test_fusion_reorders_and_never_drops(texts: list[str], query: str) -> None:
-    fused = fuse(query, list(range(len(texts))), lambda i: texts[i])
-    assert sorted(fused) == list(range(len(texts)))
+RANKINGS = st.lists(st.lists(st.integers(0, 30), max_size=15), max_size=4)
 
 
-@given(TEXTS)
-def test_without_query_terms_the_vector_order_stays(texts: list[str]) -> None:
-    items = list(range(len(texts)))
-    assert fuse("zeppelin", items, lambda i: texts[i]) == items
+@given(RANKINGS)
+def test_every_item_comes_once(rankings: list[list[int]]) -> None:
+    fused = rrf(rankings, lambda i: i)
+    assert sorted(fused) == sorted({i for ranking in rankings for i in ranking})
 
 
-@given(TEXTS, WORDS)
-def test_a_keyword_match_never_falls_behind_where_vectors_put_it(
-    texts: list[str], word: str
-) -> None:
-    texts = [*texts, f"the {word} here"]  # the vector ranking put this one last
-    items = list(range(len(texts)))
-    fused = fuse(word, items, lambda i: texts[i])
-    assert fused.index(len(texts) - 1) <= len(texts) - 1
-    scores = bm25(word, texts)
-    assert all(s >= 0 for s in scores) and scores[-1] > 0
-    # Everything that matches no term ranks behind everything that does, at the same rank.
-    for before, after in itertools.pairwise(fused):
-        if scores[before] == 0 and scores[after] > 0:
-            assert after > before
+@given(st.lists(st.integers(0, 30), unique=True, max_size=15))
+def test_one_ranking_stays_as_it_is(ranking: list[int]) -> None:
+    assert rrf([ranking], lambda i: i) == ranking
+    assert rrf([ranking, ranking], lambda i: i, [1.0, 0.5]) == ranking
 
 
-def test_exact_identifiers_rise() -> None:
-    texts = ["about vaults in general", "vault codes are secret", "error E-4012 means a full disk"]
-    assert fuse("what is E-4012", [0, 1, 2], lambda i: texts[i])[0] == 2
-    assert terms("What is E-4012?") == ["e-4012"]
+def test_an_item_high_in_several_rankings_wins() -> None:
+    assert rrf([["a", "b", "c"], ["b", "c", "a"], ["b", "a"]], str)[0] == "b"
+
+
+def test_weights_decide_between_opposite_rankings() -> None:
+    first, second = ["wrong", "right"], ["right", "wrong"]
+    assert rrf([first, second], str, [1.0, 2.0])[0] == "right"
+    assert rrf([first, second], str, [2.0, 1.0])[0] == "wrong"
+    # Two rankings that agree with a third at half weight beat one that disagrees.
+    assert rrf([first, second, second], str, [1.0, 1.0, 0.5])[0] == "right"
+
+
+def test_the_item_kept_is_the_first_seen_and_a_ranking_counts_it_once() -> None:
+    fused = rrf([[("doc", 1), ("other", 9)], [("doc", 2)]], lambda pair: pair[0])
+    assert fused == [("doc", 1), ("other", 9)]
+    # Repeats lower in a ranking add nothing: x and y tie, and x was seen first.
+    assert rrf([["x", "y", "y", "y"], ["y", "x"]], str) == ["x", "y"]
+
+
+def test_one_weight_per_ranking() -> None:
+    with pytest.raises(ValueError, match="one weight per ranking"):
+        rrf([[1], [2]], lambda i: i, [1.0])

@@ -176,8 +176,58 @@ async def test_hybrid_ranking_lifts_the_passage_with_the_exact_term(api: Api) ->
         ids.append((await upload(api, token, note, f"n{i}.txt")).json()["id"])
         await ready(api, token, ids[-1])
     ask = {"question": "What does E-7781 mean?", "max_sources": 3}
-    plain = (await api.call("POST", "/rag/query", token, json=ask)).json()["sources"]
-    hybrid = (await api.call("POST", "/rag/query", token, json={**ask, "hybrid": True})).json()
+    dense = await api.call("POST", "/rag/query", token, json={**ask, "mode": "dense"})
     # Dense vectors barely tell E-7780 from E-7781; the keyword side does.
-    assert plain[0]["document_id"] != ids[1]
-    assert hybrid["sources"][0]["document_id"] == ids[1]
+    assert dense.json()["sources"][0]["document_id"] != ids[1]
+    for mode in ({"mode": "hybrid"}, {"hybrid": True}, {"mode": "sparse"}):
+        found = await api.call("POST", "/rag/query", token, json={**ask, **mode})
+        assert found.status_code == 200, found.text
+        assert found.json()["sources"][0]["document_id"] == ids[1], mode
+    stored = (await api.call("GET", f"/rag/history/{found.json()['query_id']}", token)).json()
+    assert stored["search_mode"] == "sparse"
+
+
+async def test_a_bad_mode_is_422(api: Api) -> None:
+    _, token = await person(api)
+    bad = await api.call("POST", "/rag/query", token, json={"question": "x", "mode": "fuzzy"})
+    assert bad.status_code == 422 and bad.json()["error"] == "validation_failed"
+
+
+GUIDE = (
+    b"Backups with rsync.\n\n"
+    b"rsync copies files and directories between hosts, locally or over SSH. "
+    b"It is fast because it transfers only the parts of files that changed. "
+    b"The --delete option removes files from the destination that no longer exist in the"
+    b" source, so the copy stays an exact mirror. "
+    b"Many administrators run it from cron every night, e.g. at 02:00. "
+    b"Version 3.2.7 of rsync reads its defaults from rsyncd.conf when run as a daemon.\n"
+)
+
+
+async def test_the_extractive_answer_is_the_sentences_that_answer_not_the_passage(
+    api: Api,
+) -> None:
+    _, token = await person(api)
+    document_id = (await upload(api, token, GUIDE, "rsync.txt")).json()["id"]
+    await ready(api, token, document_id)
+    ask = {"question": "How do I remove files from the destination that are gone from the source?"}
+    response = await api.call("POST", "/rag/query", token, json=ask)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["mode"] == "extractive" and body["sources"][0]["document_id"] == document_id
+    answer = body["answer"]
+    assert answer.startswith("The --delete option removes files from the destination"), answer
+    assert answer.endswith("[1]")
+    # Sentences, not the passage: what does not answer stays out; the passage stays a source.
+    for elsewhere in ("cron", "fast because", "Version 3.2.7"):
+        assert elsewhere not in answer
+        assert elsewhere in body["sources"][0]["snippet"] + GUIDE.decode()
+    assert len(answer) < len(GUIDE) / 2
+    # A file name and a version number inside a sentence do not end it.
+    version = await api.call(
+        "POST", "/rag/query", token, json={"question": "Which file does rsync 3.2.7 read?"}
+    )
+    assert (
+        "Version 3.2.7 of rsync reads its defaults from rsyncd.conf when run as a daemon. [1]"
+        in (version.json()["answer"])
+    )

@@ -13,11 +13,13 @@ import pytest
 from aiss.app import create_app
 from aiss.llm.calls import litellm
 from aiss.llm.providers import DEFAULT_SYSTEM_PROMPT
+from aiss.rag.followup import REWRITE_TOKENS
 
 from ...fake_llm import FakeLlm
 from ...llama import MODEL_NAME, llama_server
 from ...servers import serving
 from .conftest import Api, app_settings
+from .test_conversations import FIND, FIRST, FOLLOW_UP, RSYNC
 from .test_documents import new_area, ready, upload, user
 
 if TYPE_CHECKING:
@@ -242,3 +244,53 @@ async def test_other_users_see_no_source_of_mine(api: Api, fake: tuple[FakeLlm, 
         assert all(s["document_id"] != document_id for s in body["sources"])
         sent = json.dumps(llm.requests[before:])
         assert "7391" not in sent  # the passage never reached the model either
+
+
+async def test_a_follow_up_is_rewritten_and_the_prompt_carries_the_earlier_turn(
+    api: Api, fake: tuple[FakeLlm, str]
+) -> None:
+    llm, base = fake
+    admin = await api.token()
+    _, token = await user(api, admin)
+    ids = []
+    for body, name in ((RSYNC, "rsync.txt"), (FIND, "find.txt")):
+        ids.append((await upload(api, token, body, name)).json()["id"])
+        await ready(api, token, ids[-1])
+    rewritten = "How do I make rsync also delete files on the backup server?"
+    async with provider(api, admin, model="script", api_base=base) as p:
+        talk = (await api.call("POST", "/conversations", token, json={})).json()
+        path = f"/conversations/{talk['id']}/messages"
+        llm.script[:] = ["Use rsync -a /srv/data/ backup:/srv/ [1].", rewritten]
+        first = await api.call(
+            "POST", path, token, json={"question": FIRST, "provider_id": p["id"]}
+        )
+        assert first.status_code == 200, first.text
+        assert first.json()["answer"].startswith("Use rsync -a")
+        assert first.json()["standalone_question"] is None
+        before = len(llm.requests)
+        ask = {"question": FOLLOW_UP, "provider_id": p["id"]}
+        followed = (await api.call("POST", path, token, json=ask)).json()
+        assert followed["mode"] == "llm" and followed["standalone_question"] == rewritten
+        assert followed["sources"][0]["document_id"] == ids[0]
+
+        rewrite, answer = llm.requests[before:]
+        assert rewrite["max_tokens"] == REWRITE_TOKENS and rewrite["temperature"] == 0
+        assert "standalone" in rewrite["messages"][0]["content"]
+        sent = rewrite["messages"][1]["content"]
+        assert FIRST in sent and "Use rsync -a /srv/data/ backup:/srv/." in sent
+        assert FOLLOW_UP in sent
+        roles = [m["role"] for m in answer["messages"]]
+        assert roles == ["system", "user", "assistant", "user"]
+        assert answer["messages"][1]["content"] == FIRST
+        assert answer["messages"][2]["content"] == "Use rsync -a /srv/data/ backup:/srv/."
+        assert FOLLOW_UP in answer["messages"][3]["content"]
+        assert "[1] rsync.txt" in answer["messages"][3]["content"]
+        stored = (await api.call("GET", f"/rag/history/{followed['query_id']}", token)).json()
+        assert stored["standalone_question"] == rewritten
+
+        # A rewrite that comes back empty: the follow-up is fused with the context instead.
+        llm.script[:] = [""]
+        fallback = (await api.call("POST", path, token, json=ask)).json()
+        assert fallback["standalone_question"] is None
+        assert fallback["sources"][0]["document_id"] == ids[0]
+        assert len(llm.requests[-1]["messages"]) == 2 + 2 * 2  # the two earlier turns
