@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..storage.vectors import SearchMode
     from .library import Hit
 
+DENSE_FLOOR = 0.2  # a cosine below which a passage is not near a question in meaning
 DUPLICATE = 0.9  # word-trigram Jaccard similarity from which two passages are one
 MAX_OVERLAP = 2000  # characters of a chunk repeated at the start of the next, at most
 
@@ -42,7 +43,10 @@ class Retrieval:
             mode=settings.search_mode,
             keywords=Keywords(settings.keyword_language),
             fusion=Fusion(
-                method=settings.hybrid_fusion, dense_weight=dense, keyword_weight=keywords
+                method=settings.hybrid_fusion,
+                dense_weight=dense,
+                keyword_weight=keywords,
+                dense_floor=DENSE_FLOOR,
             ),
         )
 

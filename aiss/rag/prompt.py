@@ -6,13 +6,15 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from ..documents.retrieval import DENSE_FLOOR
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ..documents.library import Hit
 
 PER_DOCUMENT = 2  # passages of one document among the sources, at most
-MIN_SCORE = 0.2  # a cosine: it applies to dense search only
+MIN_SCORE = DENSE_FLOOR  # a cosine: dense search's; hybrid search applies it in the engine
 PERSONAL = "personal"  # the area of a personal document, as feedback counts it
 CITED = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 SNIPPET = 400

@@ -44,6 +44,9 @@ class Fusion:
     keyword_weight: float = 1.0
     k: int = 60  # reciprocal rank fusion's constant
     depth: int = 4  # each side ranks `depth` times the limit before fusion
+    # The dense side brings only points at least this near (a cosine), so that what
+    # hybrid search finds is near in meaning or shares a keyword, never neither.
+    dense_floor: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

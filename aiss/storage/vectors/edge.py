@@ -61,9 +61,10 @@ def _vector(point: Point, keywords: bool) -> Any:
     return {"": list(point.vector)} if keywords else list(point.vector)
 
 
-def edge_query(query: Query, limit: int, keywords: bool) -> tuple[Any, list[Any]]:
+def edge_query(query: Query, limit: int, keywords: bool, flt: Any) -> tuple[Any, list[Any]]:
     """The engine's scoring query and prefetches for `query`; a collection without
-    keyword vectors answers every mode by its dense vector, when it has one."""
+    keyword vectors answers every mode by its dense vector, when it has one. A fused
+    query filters its prefetches: the fusion sees only what they found."""
     mode = query.mode if keywords else "dense"
     if mode == "dense":
         if query.vector is None:
@@ -77,8 +78,13 @@ def edge_query(query: Query, limit: int, keywords: bool) -> tuple[Any, list[Any]
     fusion = query.fusion
     depth = limit * fusion.depth
     prefetches = [
-        qe.Prefetch(depth, query=qe.Query.Nearest(list(query.vector))),
-        qe.Prefetch(depth, query=sparse),
+        qe.Prefetch(
+            depth,
+            query=qe.Query.Nearest(list(query.vector)),
+            filter=flt,
+            score_threshold=fusion.dense_floor,
+        ),
+        qe.Prefetch(depth, query=sparse, filter=flt),
     ]
     if fusion.method == "dbsf":
         return qe.Fusion.Dbsf(), prefetches
@@ -251,16 +257,14 @@ class EdgeShards:
     ) -> list[Hit]:
         if not isinstance(query, Query):
             query = Query(vector=query)
-        scoring, prefetches = edge_query(query, limit, self.has_keywords(collection))
+        flt = edge_filter(filter)
+        scoring, prefetches = edge_query(query, limit, self.has_keywords(collection), flt)
         if scoring is None:
             return []  # keywords alone, in a collection that has none
-        flt = edge_filter(filter)
         request = qe.QueryRequest(
             limit=limit,
             query=scoring,
-            # A fused query filters its prefetches; the fusion sees only what they found.
-            prefetches=[qe.Prefetch(p.limit, query=p.query, filter=flt) for p in prefetches]
-            or None,
+            prefetches=prefetches or None,
             filter=None if prefetches else flt,
             with_payload=True,
             score_threshold=score_threshold,

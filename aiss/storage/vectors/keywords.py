@@ -72,21 +72,20 @@ class Keywords:
 
     def terms(self, text: str, *, parts: bool = True) -> list[str]:
         """The terms of `text`; an identifier's parts too, unless `parts` is false."""
+        whole: list[str] = []  # identifiers as written, unstemmed
         words: list[str] = []
         for match in WORD.finditer(text.casefold()):
-            word = match.group()
-            pieces = PART.findall(word)
+            pieces = PART.findall(match.group())
             if len(pieces) == 1:
-                words.extend(self._stem(pieces))
+                words.append(pieces[0])
                 continue
-            words.append(word)  # the identifier as written, unstemmed
+            whole.append(match.group())
             if parts:
-                words.extend(self._stem(pieces))
-        return words
-
-    def _stem(self, words: list[str]) -> list[str]:
+                words.extend(pieces)
         words = [w for w in words if w not in self._stop]
-        return words if self._stemmer is None else self._stemmer.stemWords(words)
+        # One call for the text: the stemmer's cost is mostly per call.
+        stemmed = words if self._stemmer is None else self._stemmer.stemWords(words)
+        return [*whole, *stemmed]
 
     def document(self, text: str) -> SparseVector:
         """BM25's term-frequency half for each term of `text`."""

@@ -66,7 +66,7 @@ def qdrant_query(query: Query, limit: int, keywords: bool) -> dict[str, Any] | N
     return {
         "query": fused,
         "prefetch": [
-            qm.Prefetch(query=list(query.vector), limit=depth),
+            qm.Prefetch(query=list(query.vector), limit=depth, score_threshold=fusion.dense_floor),
             qm.Prefetch(query=sparse, using=KEYWORDS, limit=depth),
         ],
     }

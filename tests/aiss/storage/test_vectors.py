@@ -475,3 +475,22 @@ async def test_a_collection_made_before_keyword_vectors_answers_by_its_vectors(
     hybrid = Query(vector=unit(1), keywords=KEYWORDS.query("stash"))
     assert [h.payload for h in await store.search("old", hybrid, limit=3)] == [{"n": "1"}]
     assert await store.search("old", Query(keywords=KEYWORDS.query("stash")), limit=3) == []
+
+
+async def test_a_dense_floor_keeps_hybrid_to_what_is_near_or_shares_a_keyword(
+    store: VectorStore,
+) -> None:
+    await store.create_collection("k", DIM)
+    near, far, worded = unit(1), unit(9), "the quagga option"
+    await store.upsert(
+        "k",
+        [
+            Point(str(uuid.UUID(int=1)), near, {"n": "near"}, KEYWORDS.document("zebra")),
+            Point(str(uuid.UUID(int=2)), far, {"n": "far"}, KEYWORDS.document("lion")),
+            Point(str(uuid.UUID(int=3)), far, {"n": "worded"}, KEYWORDS.document(worded)),
+        ],
+    )
+    floor = 0.9
+    assert float(np.dot(near, far)) < floor
+    query = Query(vector=near, keywords=KEYWORDS.query("quagga"), fusion=Fusion(dense_floor=floor))
+    assert {h.payload["n"] for h in await store.search("k", query, limit=5)} == {"near", "worded"}
