@@ -272,7 +272,7 @@ class Settings:
     search_mode: SearchMode = "hybrid"  # what a search without `mode` does
     keyword_language: str = "english"  # the stemmer of keyword vectors; none: no stemming
     hybrid_fusion: Literal["rrf", "dbsf"] = "rrf"
-    hybrid_weights: tuple[float, float] = (1.0, 1.0)  # dense, keywords (rrf)
+    hybrid_weights: tuple[float, float] = (1.0, 1.5)  # dense, keywords (rrf)
     hf_cache: Path = Path("~/.cache/huggingface/hub")
     terminal_shell: str = "/bin/bash"
     ssh_port: int = 2222  # 0: no SSH gateway
@@ -426,7 +426,7 @@ class Settings:
             hybrid_fusion=cast(
                 "Literal['rrf', 'dbsf']", r.choice("AISS_HYBRID_FUSION", ("rrf", "dbsf"), "rrf")
             ),
-            hybrid_weights=r.parsed("AISS_HYBRID_WEIGHTS", _weights, "1,1"),
+            hybrid_weights=r.parsed("AISS_HYBRID_WEIGHTS", _weights, "1,1.5"),
             terminal_shell=r.text("AISS_TERMINAL_SHELL", "/bin/bash"),
             ssh_port=r.integer("AISS_SSH_PORT", 2222, 0, 65535),
             terminal_local=(

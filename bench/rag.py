@@ -231,21 +231,22 @@ async def bench(args: argparse.Namespace, data: Path) -> None:
                 latencies = await timed(concurrency, list(range(args.queries)), run)
                 rows.append((name, concurrency, *percentiles(latencies)))
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for name, path, bodies in (
-                *(
-                    (
-                        f"POST /search (retrieval, {mode})",
-                        "/api/v1/search",
-                        [{"query": q, "limit": limit, "mode": mode} for q in questions],
-                    )
-                    for mode in ("dense", "hybrid")
-                ),
+            paths: list[tuple[str, str, list[dict[str, Any]]]] = [
+                (
+                    f"POST /search (retrieval, {mode})",
+                    "/api/v1/search",
+                    [{"query": q, "limit": limit, "mode": mode} for q in questions],
+                )
+                for mode in ("dense", "hybrid")
+            ]
+            paths.append(
                 (
                     "POST /rag/query (extractive answer)",
                     "/api/v1/rag/query",
                     [{"question": q} for q in questions],
-                ),
-            ):
+                )
+            )
+            for name, path, bodies in paths:
                 for concurrency in (1, args.concurrency):
                     job = pool.submit(
                         load,

@@ -37,6 +37,7 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -278,7 +279,9 @@ async def bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     files = corpus(args.documents, questions)
     counts = {g: sum(q["difficulty"] == g for q in questions) for g in GROUPS}
     print(f"{len(questions)} questions {counts}; {len(files)} documents from {DOCS}")
-    env = serve_env(root, PASSWORD, LOG_LEVEL="warning")
+    # Settings to measure pass through: AISS_SEARCH_MODE, AISS_HYBRID_WEIGHTS, ...
+    tuning = {k: v for k, v in os.environ.items() if k.startswith("AISS_")}
+    env = serve_env(root, PASSWORD, LOG_LEVEL="warning", **tuning)
     async with aiss_serve(env, limits=httpx.Limits(max_connections=20)) as (_, http):
         login = await http.post(
             "/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}

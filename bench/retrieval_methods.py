@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import bm25s  # type: ignore[import-untyped]
+import bm25s
 import numpy as np
 import Stemmer
 

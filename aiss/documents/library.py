@@ -95,6 +95,7 @@ class Hit:
     score: float
     page: int
     chunks: tuple[int, ...] = ()  # the chunks a merged passage joins; () for one chunk
+    also_in: tuple[tuple[str, str], ...] = ()  # (id, title) of documents repeating it
 
 
 class Library:
@@ -373,7 +374,8 @@ class Library:
                     int(payload.get("page", 0)),
                 )
             )
-        results = collapse(results)
+        # Shaped results need the whole pool; plain ones only the first `limit`.
+        results = collapse(results, None if per_document or merge else limit)
         if per_document:
             results = cap(results, per_document)
         if merge:

@@ -27,7 +27,7 @@ from ..storage.vectors import Point, VectorFilter, collection_name
 from .chunking import chunk
 from .events import DocumentEvent
 from .extract import ExtractionError, extract_in_worker
-from .retrieval import Retrieval, indexed_text, lead
+from .retrieval import CONTEXT_TOKENS, Retrieval, indexed_text, lead
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
@@ -139,10 +139,11 @@ class Ingestion:
         await beat()
         await self.stage(doc, "chunking", 20)
         embedder = self.embedder(doc.scope)
+        # Chunks leave room for their context within what the model reads.
+        room = embedder.info.max_tokens - CONTEXT_TOKENS
+        size = max(self.overlap + 1, min(self.chunk_tokens, room))
         pieces = await anyio.to_thread.run_sync(
-            lambda: chunk(
-                extracted.blocks, embedder.tokenizer, size=self.chunk_tokens, overlap=self.overlap
-            )
+            lambda: chunk(extracted.blocks, embedder.tokenizer, size=size, overlap=self.overlap)
         )
         if not pieces:
             raise Permanent("the file holds no text")

@@ -12,6 +12,7 @@ document, and adjacent chunks of one document merged into one passage.
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 DENSE_FLOOR = 0.2  # a cosine below which a passage is not near a question in meaning
 DUPLICATE = 0.9  # word-trigram Jaccard similarity from which two passages are one
+SKETCH = 4  # smallest shingle hashes by which passages are compared
 MAX_OVERLAP = 2000  # characters of a chunk repeated at the start of the next, at most
 
 
@@ -52,6 +54,8 @@ class Retrieval:
 
 
 LEAD = 200  # characters of a document's opening that its chunks carry, at most
+# Model tokens a chunk leaves for its context, so that the model does not cut its end.
+CONTEXT_TOKENS = 48
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
@@ -76,23 +80,52 @@ def indexed_text(
     return f"{header}\n\n{text}" if header else text
 
 
-def _shingles(text: str) -> frozenset[tuple[str, ...]]:
+def _shingles(text: str) -> frozenset[int]:
     words = re.findall(r"\w+", text.casefold())
     if len(words) < 3:
-        return frozenset({tuple(words)})
-    return frozenset(zip(words, words[1:], words[2:], strict=False))
+        return frozenset({hash(tuple(words))})
+    return frozenset(map(hash, zip(words, words[1:], words[2:], strict=False)))
 
 
-def collapse(hits: list[Hit]) -> list[Hit]:
-    """Drop each passage that is a near-duplicate of a better one (a copy of a
-    document uploaded twice, a boilerplate footer repeated on every page)."""
-    kept: list[tuple[Hit, frozenset[tuple[str, ...]]]] = []
+def collapse(hits: list[Hit], enough: int | None = None) -> list[Hit]:
+    """Drop each passage that is a near-duplicate of a better one (a boilerplate
+    footer on every page, a document uploaded twice): word-trigram Jaccard at least
+    DUPLICATE. A passage another document repeats stays once, naming the others in
+    `also_in`. Stops once `enough` passages are kept.
+
+    Only passages that share one of their smallest shingle hashes are compared (a
+    bottom-k sketch: two passages of Jaccard 0.9 share their smallest one with
+    probability 0.9, one of the SKETCH smallest almost surely), so the cost grows
+    with the hits, not with their pairs.
+    """
+    kept: list[Hit] = []
+    shingles: list[frozenset[int]] = []
+    others: list[list[tuple[str, str]]] = []
+    buckets: dict[int, list[int]] = {}
     for hit in hits:
-        shingles = _shingles(hit.text)
-        if any(len(shingles & other) >= DUPLICATE * len(shingles | other) for _, other in kept):
+        mine = _shingles(hit.text)
+        sketch = heapq.nsmallest(SKETCH, mine)
+        near = sorted({i for key in sketch for i in buckets.get(key, ())})
+        same = next(
+            (i for i in near if len(mine & shingles[i]) >= DUPLICATE * len(mine | shingles[i])),
+            None,
+        )
+        if same is not None:
+            first = kept[same].document
+            if hit.document.id != first.id and all(hit.document.id != d for d, _ in others[same]):
+                others[same].append((hit.document.id, hit.document.title))
             continue
-        kept.append((hit, shingles))
-    return [hit for hit, _ in kept]
+        for key in sketch:
+            buckets.setdefault(key, []).append(len(kept))
+        kept.append(hit)
+        shingles.append(mine)
+        others.append([])
+        if enough is not None and len(kept) >= enough:
+            break
+    return [
+        replace(hit, also_in=tuple(also)) if also else hit
+        for hit, also in zip(kept, others, strict=True)
+    ]
 
 
 def cap(hits: list[Hit], per_document: int) -> list[Hit]:

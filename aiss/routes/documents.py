@@ -167,6 +167,11 @@ class SearchIn(BaseModel):
     )
 
 
+class DocumentRef(BaseModel):
+    document_id: str
+    title: str
+
+
 class SearchHit(BaseModel):
     document_id: str
     title: str
@@ -184,6 +189,10 @@ class SearchHit(BaseModel):
     )
     chunks: list[int] = Field(
         default_factory=list, description="the chunks a merged passage joins, in order"
+    )
+    also_in: list[DocumentRef] = Field(
+        default_factory=list,
+        description="other documents you may read that hold the same passage (collapsed)",
     )
 
 
@@ -408,6 +417,7 @@ async def search(request: Request, body: SearchIn, principal: Principal) -> Sear
                 text=h.text,
                 score=h.score,
                 chunks=list(h.chunks),
+                also_in=[DocumentRef(document_id=i, title=t) for i, t in h.also_in],
             )
             for h in hits
         ]

@@ -1,7 +1,7 @@
 """Keyword vectors: the sparse side of hybrid search.
 
-A text becomes its terms (Unicode words, casefolded, less the language's
-stop words, and stemmed by its Snowball stemmer), each weighted by how often it
+A text becomes its terms (Unicode words of two letters or more, casefolded,
+less the language's stop words, and stemmed by its Snowball stemmer), each weighted by how often it
 occurs, saturated and normalised by length as BM25 does. The engine's IDF
 modifier supplies the other half of BM25 from the whole collection, so term
 statistics are corpus-wide and nothing here needs the corpus. A query's terms
@@ -82,7 +82,8 @@ class Keywords:
             whole.append(match.group())
             if parts:
                 words.extend(pieces)
-        words = [w for w in words if w not in self._stop]
+        # A single letter is noise: the "I" of "how do I" would match every `-i` option.
+        words = [w for w in words if len(w) > 1 and w not in self._stop]
         # One call for the text: the stemmer's cost is mostly per call.
         stemmed = words if self._stemmer is None else self._stemmer.stemWords(words)
         return [*whole, *stemmed]

@@ -38,7 +38,30 @@ def test_near_duplicates_collapse_into_the_better_one() -> None:
         hit("c", 1, text.replace("nginx", "apache"), 0.7),  # close, but says something else
         hit("d", 2, "Something else entirely, about backups and tapes.", 0.6),
     ]
-    assert [h.document.id for h in collapse(hits)] == ["a", "c", "d"]
+    collapsed = collapse(hits)
+    assert [h.document.id for h in collapsed] == ["a", "c", "d"]
+    assert collapsed[0].also_in == (("b", "b"),)
+    assert [h.document.id for h in collapse(hits, enough=2)] == ["a", "c"]
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "alpha beta gamma delta",
+                "alpha beta gamma delta epsilon",
+                "one two three four five six",
+                "x y",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_collapse_keeps_the_first_of_each_duplicate_and_the_order(texts: list[str]) -> None:
+    hits = [hit(f"d{i}", i, text) for i, text in enumerate(texts)]
+    kept = collapse(hits)
+    # Texts below the threshold of each other all stay; exact repeats go.
+    assert [h.text for h in kept] == list(dict.fromkeys(texts))
 
 
 def test_per_document_keeps_the_best_passages_of_each() -> None:

@@ -94,6 +94,10 @@ async def test_results_are_shaped_as_asked(api: Api) -> None:
     names = [titles.get(h["document_id"]) for h in hits]
     assert names.count("manual.md") == 4
     assert {"note.txt", "copy.txt"} & set(names) and not {"note.txt", "copy.txt"} <= set(names)
+    (repeated,) = [h for h in hits if titles.get(h["document_id"]) in ("note.txt", "copy.txt")]
+    assert [titles[d["document_id"]] for d in repeated["also_in"]] == (
+        ["copy.txt"] if titles[repeated["document_id"]] == "note.txt" else ["note.txt"]
+    )
     capped = await search(api, token, "backup rotation tapes off site", limit=10, per_document=2)
     assert [titles.get(h["document_id"]) for h in capped].count("manual.md") == 2
     merged = await search(api, token, "backup rotation", limit=10, merge_adjacent=True)

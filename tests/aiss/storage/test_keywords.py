@@ -29,6 +29,7 @@ def test_stemming_follows_the_language() -> None:
     assert Keywords("english").terms("the owner of a file") == ["owner", "file"]
     assert Keywords("german").terms("der Besitzer einer Datei") == ["besitz", "datei"]
     assert Keywords("english").terms("--no-the") == ["no-the"]
+    assert Keywords("english").terms("how do I use -i") == ["how", "do", "use"]
     with pytest.raises(ValueError, match="no stemmer"):
         Keywords("klingon")
 
