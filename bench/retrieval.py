@@ -20,7 +20,9 @@ stemmer), dense (AISS's model for personal documents through /api/v1/embeddings,
 cosine) and their reciprocal rank fusion (k=60, each one's top 100). AISS answers
 through POST /api/v1/search with no mode (its default) and with each of --modes
 (n/a where the server has no `mode` field or answers 422). Every method's ranking
-is cut at --limit chunks and read as documents, each at its first chunk; per
+is cut at --limit chunks and read as documents, each at its first chunk (an AISS
+hit's document, then the documents its `also_in` says repeat the passage; the
+row "also_in not read" leaves those out); per
 question R@5 and R@10 are the share of its relevant pages among the first 5 and
 10, MRR@10 is 1/rank of the first relevant page. p50 ms is per query: the HTTP
 search for AISS, the retrieval itself for the baselines (dense includes the
@@ -174,8 +176,11 @@ class Server:
         unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
         return unit
 
-    async def search(self, query: str, limit: int, mode: str | None) -> list[str] | None:
-        """The file names of the hits' documents, in order; None on 422."""
+    async def search(
+        self, query: str, limit: int, mode: str | None, also_in: bool = True
+    ) -> list[str] | None:
+        """The file names of the hits' documents, in order, each hit's followed by those
+        of the documents its `also_in` names (unless not `also_in`); None on 422."""
         body: dict[str, Any] = {"query": query, "limit": limit}
         if mode is not None:
             body["mode"] = mode
@@ -183,7 +188,13 @@ class Server:
         if response.status_code == 422:
             return None
         response.raise_for_status()
-        return [self.names.get(h["document_id"], h["document_id"]) for h in response.json()["hits"]]
+        named = [
+            name
+            for h in response.json()["hits"]
+            for name in (h["document_id"], *(d["document_id"] for d in h.get("also_in", [])))
+            if also_in or name == h["document_id"]
+        ]
+        return [self.names.get(name, name) for name in named]
 
     async def has_mode(self) -> bool:
         schemas = (await self.http.get("/openapi.json")).json()["components"]["schemas"]
@@ -231,7 +242,7 @@ async def baselines(server: Server, found: list[Chunk], questions: list[Question
 
 
 async def aiss(server: Server, mode: str | None, questions: list[Question],
-               args: argparse.Namespace) -> Run | None:  # fmt: skip
+               args: argparse.Namespace, also_in: bool = True) -> Run | None:  # fmt: skip
     """One AISS row, or None where the server refuses the mode."""
     if await server.search("warm up", args.limit, mode) is None:
         return None
@@ -240,7 +251,7 @@ async def aiss(server: Server, mode: str | None, questions: list[Question],
 
     async def ask(q: Question) -> None:
         started = time.perf_counter()
-        hits = await server.search(q["question"], args.limit, mode)
+        hits = await server.search(q["question"], args.limit, mode, also_in)
         if hits is None:
             refused.append(q["id"])
         else:
@@ -297,6 +308,7 @@ async def bench(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         found = await server.chunks()
         runs = await baselines(server, found, questions, args)
         runs["aiss default"] = await aiss(server, None, questions, args)
+        runs["aiss default, also_in not read"] = await aiss(server, None, questions, args, False)
         modes = await server.has_mode()
         for mode in args.modes:
             runs[f"aiss {mode}"] = await aiss(server, mode, questions, args) if modes else None
