@@ -88,3 +88,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.rag
 	$(BIN)/python -m bench.terminal $(if $(TTYD),--ttyd $(TTYD))
 	$(BIN)/python -m bench.gateway
+	# bench.retrieval's corpus: git's manual as Debian ships it.
+	test -d /usr/share/doc/git-doc || { $(SUDO) env $(APT) git-doc || { $(SUDO) apt-get update \
+		&& $(SUDO) env $(APT) git-doc; }; }
+	$(BIN)/python -m bench.retrieval
