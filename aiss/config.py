@@ -8,6 +8,7 @@ the variable and the form it accepts.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -190,12 +191,12 @@ def _share(text: str) -> float:
 
 
 def _weights(text: str) -> tuple[float, float]:
-    """`dense,keywords`: two non-negative weights, not both zero."""
+    """`dense,keywords`: two finite non-negative weights, not both zero."""
     try:
         dense, keywords = (float(part) for part in text.split(","))
     except ValueError:
         dense = keywords = -1.0
-    if dense < 0 or keywords < 0 or dense + keywords == 0:
+    if not (0 <= dense < math.inf and 0 <= keywords < math.inf) or dense + keywords == 0:
         raise ValueError("two weights `dense,keywords`, such as 1,1 or 1,2")
     return dense, keywords
 

@@ -43,7 +43,7 @@ from beanie import PydanticObjectId
 
 from aiss.app import create_app
 from aiss.config import Settings
-from aiss.documents.retrieval import indexed_text
+from aiss.documents.retrieval import header
 from aiss.llm.providers import DEFAULT_SYSTEM_PROMPT
 from aiss.logs import configure_logging
 from aiss.rag import prompt
@@ -177,7 +177,7 @@ async def bench(args: argparse.Namespace, data: Path) -> None:
                 "page": 0,
                 "text": texts[k],
             }
-            words = keywords.document(indexed_text(doc.title, "", (), None, texts[k]))
+            words = keywords.document(f"{header(doc.title, '', (), None)}\n\n{texts[k]}")
             point = Point(str(uuid.UUID(int=i + 1)), vector.tolist(), payload, words)
             batch[doc.scope].append(point)
             if len(batch[doc.scope]) == 512:

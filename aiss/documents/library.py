@@ -24,7 +24,7 @@ from .access import can_change, can_read, can_write_area, readable_areas
 from .events import DocumentEvent
 from .knowledge import Stored
 from .pipeline import KIND
-from .retrieval import cap, collapse, merge_adjacent
+from .retrieval import QUERY_CHARS, cap, collapse, merge_adjacent
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -320,7 +320,9 @@ class Library:
 
         Near-duplicates are collapsed; `per_document` caps the passages of one
         document, and `merge` joins adjacent chunks of one document into one.
+        The query's first QUERY_CHARS characters are searched.
         """
+        query = query[:QUERY_CHARS]
         retrieval = self.workers.ingestion.retrieval
         mode = mode or retrieval.mode
         store = self.stores.vectors.store
@@ -347,8 +349,14 @@ class Library:
             searches.append((collection, Query(vector, keywords or None, retrieval.fusion), flt))
         hits: list[tuple[float, dict[str, Any]]] = []
 
+        # A hybrid question without a keyword is answered by its dense side, floor included.
+        floor = retrieval.fusion.dense_floor if mode == "hybrid" and not keywords else None
+
         async def one(collection: str, q: Query, flt: VectorFilter) -> None:
-            for hit in await store.search(collection, q, limit=wanted, filter=flt):
+            found = await store.search(
+                collection, q, limit=wanted, filter=flt, score_threshold=floor
+            )
+            for hit in found:
                 hits.append((hit.score, hit.payload))
 
         # Personal and shared knowledge are searched at the same time.
@@ -375,7 +383,9 @@ class Library:
                 )
             )
         # Shaped results need the whole pool; plain ones only the first `limit`.
-        results = collapse(results, None if per_document or merge else limit)
+        enough = None if per_document or merge else limit
+        # Off the event loop: hundreds of passages of a few KiB each are compared.
+        results = await anyio.to_thread.run_sync(collapse, results, enough)
         if per_document:
             results = cap(results, per_document)
         if merge:

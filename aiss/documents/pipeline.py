@@ -20,14 +20,14 @@ import anyio.to_thread
 
 from actors import Service
 
-from ..errors import AissError, ServiceUnavailable, Timeout, TooManyRequests
+from ..errors import AissError, ServiceUnavailable, Timeout, TooManyRequests, ValidationFailed
 from ..storage.jobs import LeaseLost
 from ..storage.models import ChunkRecord, StoredDocument
 from ..storage.vectors import Point, VectorFilter, collection_name
 from .chunking import chunk
 from .events import DocumentEvent
 from .extract import ExtractionError, extract_in_worker
-from .retrieval import CONTEXT_TOKENS, Retrieval, indexed_text, lead
+from .retrieval import CONTEXT_TOKENS, Retrieval, header, indexed_texts, lead
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
@@ -170,7 +170,10 @@ class Ingestion:
         await self.stage(doc, "embedding", 25)
         for start in range(0, len(records), EMBED_BATCH):
             batch = records[start : start + EMBED_BATCH]
-            await self.index(collection, embedder, context, batch)
+            try:
+                await self.index(collection, embedder, context, batch)
+            except ValidationFailed as exc:  # the model refuses a text: so it would again
+                raise Permanent(str(exc)) from None
             done = start + len(batch)
             await beat()
             await self.stage(
@@ -192,7 +195,14 @@ class Ingestion:
         and write their vectors, keyword vectors and payload; the payload keeps the
         passage as it is."""
         title, about = context
-        texts = [indexed_text(title, about, c.headings, c.page, c.text) for c in chunks]
+        headers = [header(title, about, c.headings, c.page) for c in chunks]
+        texts = await anyio.to_thread.run_sync(
+            indexed_texts,
+            embedder.tokenizer,
+            embedder.info.max_tokens,
+            headers,
+            [c.text for c in chunks],
+        )
         embedded = await embedder.embed(texts, lane="ingest")
         encode = self.retrieval.keywords.document
         keywords = await anyio.to_thread.run_sync(lambda: [encode(t) for t in texts])
@@ -317,6 +327,8 @@ class IngestWorkers(Service):
                     )
         except AissError:  # the store is away: its own health check says so
             pass
+        except Exception:  # a check: whatever it meets, ingestion goes on
+            logger.warning("could not check the index for keyword vectors", exc_info=True)
 
     async def rescue(self) -> int:
         """Queue again the documents an upload left without a job (its store went away

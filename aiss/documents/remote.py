@@ -10,6 +10,7 @@ import httpx
 from ..errors import AissError, ServiceUnavailable, TooManyRequests, from_http_status
 from .knowledge import Stored
 from .library import Cited, Hit
+from .retrieval import QUERY_CHARS
 
 if TYPE_CHECKING:
     from ..storage.vectors import SearchMode
@@ -40,7 +41,13 @@ class RemoteLibrary:
         limit: int,
         mode: SearchMode | None = None,
     ) -> list[Hit]:
-        body = {"query": query, "scope": scope, "area_ids": area_ids, "tags": tags, "mode": mode}
+        body = {
+            "query": query[:QUERY_CHARS],
+            "scope": scope,
+            "area_ids": area_ids,
+            "tags": tags,
+            "mode": mode,
+        }
         # The route answers at most 50 passages: enough for any prompt's sources.
         answer = await self._call(
             principal, "POST", f"{API}/search", json=body | {"limit": min(limit, 50)}

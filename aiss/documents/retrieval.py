@@ -22,13 +22,17 @@ from ..storage.vectors import Fusion, Keywords
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from tokenizers import Tokenizer
+
     from ..config import Settings
     from ..storage.vectors import SearchMode
     from .library import Hit
 
+QUERY_CHARS = 2000  # of a query that a search reads: the model reads less
 DENSE_FLOOR = 0.2  # a cosine below which a passage is not near a question in meaning
 DUPLICATE = 0.9  # word-trigram Jaccard similarity from which two passages are one
 SKETCH = 4  # smallest shingle hashes by which passages are compared
+NEAR = 8  # earlier passages that one is compared with, at most
 MAX_OVERLAP = 2000  # characters of a chunk repeated at the start of the next, at most
 
 
@@ -53,7 +57,8 @@ class Retrieval:
         )
 
 
-LEAD = 200  # characters of a document's opening that its chunks carry, at most
+LEAD = 200  # characters of a document's title, and of its opening, that its chunks carry
+HEADING = 100  # characters of one heading that its chunks carry, at most
 # Model tokens a chunk leaves for its context, so that the model does not cut its end.
 CONTEXT_TOKENS = 48
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
@@ -67,17 +72,36 @@ def lead(description: str, opening: str) -> str:
     return text[:LEAD].rsplit(" ", 1)[0] + " ..."
 
 
-def indexed_text(
-    title: str, about: str, headings: Sequence[str], page: int | None, text: str
-) -> str:
-    """What a chunk is embedded and keyworded as: its context, then its text."""
-    context = [" - ".join(part for part in (title, about) if part)]
-    where = " > ".join(h for h in headings if h)
+def header(title: str, about: str, headings: Sequence[str], page: int | None) -> str:
+    """A chunk's context: its document's title and lead, its heading path and page."""
+    context = [" - ".join(part for part in (title[:LEAD], about) if part)]
+    where = " > ".join(h[:HEADING] for h in headings if h)
     if page:
         where += f" (page {page})"
     context.append(where)
-    header = "\n".join(line for line in context if line)
-    return f"{header}\n\n{text}" if header else text
+    return "\n".join(line for line in context if line)
+
+
+def indexed_texts(
+    tokenizer: Tokenizer, max_tokens: int, headers: Sequence[str], texts: Sequence[str]
+) -> list[str]:
+    """What chunks are embedded and keyworded as: each one's header, then its text.
+
+    A header is cut from its end to what the model reads beyond the text, so the
+    text is never the part cut (a chunk of an older, larger chunking keeps less).
+    """
+    special = len(tokenizer.encode("", add_special_tokens=True).ids)
+    unique = list(dict.fromkeys(headers))
+    heads = dict(zip(unique, tokenizer.encode_batch(unique, add_special_tokens=False), strict=True))
+    bodies = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    indexed = []
+    for head, text, body in zip(headers, texts, bodies, strict=True):
+        room = max_tokens - special - len(body.ids)
+        tokens = heads[head]
+        if len(tokens.ids) > room:
+            head = head[: tokens.offsets[room - 1][1]].rstrip() if room > 0 else ""
+        indexed.append(f"{head}\n\n{text}" if head else text)
+    return indexed
 
 
 def _shingles(text: str) -> frozenset[int]:
@@ -85,6 +109,10 @@ def _shingles(text: str) -> frozenset[int]:
     if len(words) < 3:
         return frozenset({hash(tuple(words))})
     return frozenset(map(hash, zip(words, words[1:], words[2:], strict=False)))
+
+
+def alike(one: frozenset[int], other: frozenset[int]) -> bool:
+    return len(one & other) >= DUPLICATE * len(one | other)
 
 
 def collapse(hits: list[Hit], enough: int | None = None) -> list[Hit]:
@@ -95,8 +123,9 @@ def collapse(hits: list[Hit], enough: int | None = None) -> list[Hit]:
 
     Only passages that share one of their smallest shingle hashes are compared (a
     bottom-k sketch: two passages of Jaccard 0.9 share their smallest one with
-    probability 0.9, one of the SKETCH smallest almost surely), so the cost grows
-    with the hits, not with their pairs.
+    probability 0.9, one of the SKETCH smallest almost surely), and with at most
+    NEAR of them, the best: the cost grows with the hits, not with their pairs,
+    even when hostile passages all look alike.
     """
     kept: list[Hit] = []
     shingles: list[frozenset[int]] = []
@@ -105,18 +134,17 @@ def collapse(hits: list[Hit], enough: int | None = None) -> list[Hit]:
     for hit in hits:
         mine = _shingles(hit.text)
         sketch = heapq.nsmallest(SKETCH, mine)
-        near = sorted({i for key in sketch for i in buckets.get(key, ())})
-        same = next(
-            (i for i in near if len(mine & shingles[i]) >= DUPLICATE * len(mine | shingles[i])),
-            None,
-        )
+        near = sorted({i for key in sketch for i in buckets.get(key, ())})[:NEAR]
+        same = next((i for i in near if alike(mine, shingles[i])), None)
         if same is not None:
             first = kept[same].document
             if hit.document.id != first.id and all(hit.document.id != d for d, _ in others[same]):
                 others[same].append((hit.document.id, hit.document.title))
             continue
         for key in sketch:
-            buckets.setdefault(key, []).append(len(kept))
+            bucket = buckets.setdefault(key, [])
+            if len(bucket) < NEAR:
+                bucket.append(len(kept))
         kept.append(hit)
         shingles.append(mine)
         others.append([])

@@ -21,6 +21,7 @@ from ..errors import AissError, Forbidden, error_response
 from ..rag.answer import Question
 from ..rag.prompt import public
 from ..state import app_state, served
+from ..storage.vectors import SearchMode  # noqa: TC001 (the tools' schemas read it at run time)
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
@@ -85,11 +86,13 @@ def _server() -> FastMCP[Any]:
         ctx: Context[Any, Any, Any],
         area_ids: list[str] | None = None,
         limit: int = 5,
+        mode: SearchMode | None = None,
         hybrid: bool = False,
     ) -> list[dict[str, Any]]:
         """Passages of the documents you may read, nearest to `query` first.
 
-        `hybrid` fuses keyword and vector search (the server's default otherwise).
+        `mode`: dense (vectors), sparse (keywords) or hybrid (both fused); absent:
+        the server's default. `hybrid: true` is an older way to say mode hybrid.
         """
         state, principal = _caller(ctx)
         knowledge = served(state.knowledge, "documents")
@@ -104,7 +107,7 @@ def _server() -> FastMCP[Any]:
                 area_ids=areas,
                 tags=None,
                 limit=limit,
-                mode="hybrid" if hybrid else None,
+                mode=mode or ("hybrid" if hybrid else None),
             )
         except AissError as exc:
             raise ToolError(exc.message) from None
@@ -127,15 +130,21 @@ def _server() -> FastMCP[Any]:
         area_ids: list[str] | None = None,
         provider_id: str | None = None,
         max_sources: int = 5,
+        mode: SearchMode | None = None,
     ) -> dict[str, Any]:
-        """An answer from your documents, citing its numbered sources as [n]."""
+        """An answer from your documents, citing its numbered sources as [n]; `mode` is
+        the search's (dense, sparse or hybrid; absent: the server's default)."""
         state, principal = _caller(ctx)
         answerer = served(state.rag, "questions")
         contexts = served(state.contexts, "contexts")
         try:
             areas = await contexts.scope(principal, area_ids)
             asked = Question(
-                question, areas, max_sources=max(1, min(max_sources, 20)), provider_id=provider_id
+                question,
+                areas,
+                max_sources=max(1, min(max_sources, 20)),
+                provider_id=provider_id,
+                mode=mode,
             )
             answer = await answerer.prepare(principal, asked)
             async for kind, payload in answer.events():

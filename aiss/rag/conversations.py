@@ -70,9 +70,11 @@ class Conversations:
             fields["title"] = str(fields["title"]).strip()
         changes = {**fields, "updated_at": time.time()}
         with self.mongo.breaker.guard():
-            await self.mongo.collection("conversations").update_one(
-                {"_id": conversation.id}, {"$set": changes}
+            result = await self.mongo.collection("conversations").update_one(
+                {"_id": conversation.id, "user_id": principal.user_id}, {"$set": changes}
             )
+        if not result.matched_count:  # deleted meanwhile
+            raise NotFound("no such conversation")
         changed: Conversation = conversation.model_copy(update=changes)
         return changed
 
@@ -108,7 +110,7 @@ class Conversations:
         now = time.time()
         key = PydanticObjectId(record.conversation_id)
         owner = {"_id": key, "user_id": record.user_id}
-        title = " ".join(record.question.split())[:TITLE_CHARS]
+        title = " ".join(record.question.split())[:TITLE_CHARS].rstrip()
         conversations = self.mongo.collection("conversations")
         with self.mongo.breaker.guard():
             counted = await conversations.update_one(

@@ -75,6 +75,12 @@ async def counts(mongo: MongoStore) -> list[AreaCount]:
     return [AreaCount(a, names.get(a, ""), up[a], down[a]) for a in every]
 
 
+async def rated_up(mongo: MongoStore) -> int:
+    """The answers rated up."""
+    with mongo.breaker.guard():
+        return await RagQuery.find(RagQuery.rating == "up").count()
+
+
 async def down_voted(mongo: MongoStore, offset: int, limit: int) -> tuple[list[RagQuery], int]:
     """The questions rated down, the latest rating first."""
     with mongo.breaker.guard():

@@ -60,8 +60,9 @@ def public(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def cited_areas(answer: str, sources: list[dict[str, Any]]) -> list[str]:
     """The areas of the sources `answer` cites as [n] (all of them if it cites none)."""
-    numbers = {int(n) for group in CITED.findall(answer) for n in group.split(",")}
-    cited = [s for s in sources if s["n"] in numbers] or sources
+    # Compared as text: a model can write a number too long for int().
+    numbers = {n.strip().lstrip("0") for group in CITED.findall(answer) for n in group.split(",")}
+    cited = [s for s in sources if str(s["n"]) in numbers] or sources
     return sorted({str(s.get("area", PERSONAL)) for s in cited})
 
 

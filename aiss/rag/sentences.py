@@ -162,7 +162,10 @@ def _ends(text: str, begin: int, match: re.Match[str]) -> bool:
         return False
     if not match.group().startswith("."):
         return True
-    word_start = max(text.rfind(" ", begin, match.start()), text.rfind("\n", begin, match.start()))
+    # A sentence's first word starts where the sentence does (rfind finds no space).
+    word_start = max(
+        text.rfind(" ", begin, match.start()), text.rfind("\n", begin, match.start()), begin - 1
+    )
     word = text[word_start + 1 : match.start()].lstrip("\"'\u201c\u2018([").casefold()
     if word in ABBREVIATIONS:
         return False

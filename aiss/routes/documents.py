@@ -18,6 +18,7 @@ from starlette.routing import Route
 from ..api import Paging, endpoint
 from ..documents.access import can_read
 from ..documents.library import Upload, check_tags
+from ..documents.retrieval import QUERY_CHARS
 from ..errors import (
     BadRequest,
     PayloadTooLarge,
@@ -149,7 +150,7 @@ class ChunkPage(BaseModel):
 
 
 class SearchIn(BaseModel):
-    query: str = Field(min_length=1, max_length=2000)
+    query: str = Field(min_length=1, max_length=QUERY_CHARS)
     scope: Scope | None = None
     area_ids: list[str] | None = Field(default=None, max_length=100)
     tags: list[str] | None = Field(default=None, max_length=20)

@@ -362,7 +362,7 @@ async def feedback_report(request: Request, query: Paging, principal: Principal)
     items, total = await feedback.down_voted(mongo, query.offset, query.limit)
     return FeedbackReport(
         # An answer citing two areas counts under each: the totals count answers.
-        up=await RagQuery.find(RagQuery.rating == "up").count(),
+        up=await feedback.rated_up(mongo),
         down=total,
         areas=[AreaFeedback(area_id=a.area_id, name=a.name, up=a.up, down=a.down) for a in areas],
         down_voted=DownVotedPage(

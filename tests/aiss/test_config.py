@@ -91,6 +91,13 @@ def test_every_bad_value_is_reported_with_its_name_and_accepted_form() -> None:
     assert "AISS_MAX_UPLOAD_MB='big': expected a whole number" in text
 
 
+@pytest.mark.parametrize("weights", ["nan,1", "1,inf", "1e309,1", "-1,1", "0,0", "1,1,1", "1;2"])
+def test_hybrid_weights_are_two_finite_weights(weights: str) -> None:
+    (problem,) = problems({"AISS_HYBRID_WEIGHTS": weights})
+    assert problem.startswith(f"AISS_HYBRID_WEIGHTS={weights!r}: expected two weights")
+    assert load({"AISS_HYBRID_WEIGHTS": "0,2.5"}).hybrid_weights == (0.0, 2.5)
+
+
 @pytest.mark.parametrize(
     ("env", "needle"),
     [

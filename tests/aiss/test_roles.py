@@ -102,6 +102,11 @@ async def test_login_upload_ask_and_terminal_through_the_gateway(roles: Layout) 
         answer = asked.json()
         assert answer["sources"][0]["document_id"] == document_id
         assert "06:40" in answer["answer"]
+        # A question longer than a search reads (as a follow-up joined to earlier ones is).
+        long = "When does the Quillon ferry leave? " + "Say it in a few words. " * 150
+        asked = await http.post("/api/v1/rag/query", headers=auth, json={"question": long})
+        assert asked.status_code == 200, asked.text
+        assert asked.json()["sources"][0]["document_id"] == document_id
 
         # Streamed answers pass through as server-sent events.
         events: list[str] = []

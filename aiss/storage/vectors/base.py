@@ -67,6 +67,15 @@ class Query:
             raise ValueError("a query needs a vector, keywords or both")
         return "dense"
 
+    def threshold(self, keywords: bool, asked: float | None) -> float | None:
+        """The least score of a search by this query in a collection with (or without)
+        keyword vectors: a hybrid query answered by its vector alone keeps the floor
+        of its dense side."""
+        floor = self.fusion.dense_floor
+        if keywords or self.mode != "hybrid" or floor is None:
+            return asked
+        return floor if asked is None else max(asked, floor)
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:

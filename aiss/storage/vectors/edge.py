@@ -258,7 +258,8 @@ class EdgeShards:
         if not isinstance(query, Query):
             query = Query(vector=query)
         flt = edge_filter(filter)
-        scoring, prefetches = edge_query(query, limit, self.has_keywords(collection), flt)
+        keywords = self.has_keywords(collection)
+        scoring, prefetches = edge_query(query, limit, keywords, flt)
         if scoring is None:
             return []  # keywords alone, in a collection that has none
         request = qe.QueryRequest(
@@ -267,7 +268,7 @@ class EdgeShards:
             prefetches=prefetches or None,
             filter=None if prefetches else flt,
             with_payload=True,
-            score_threshold=score_threshold,
+            score_threshold=query.threshold(keywords, score_threshold),
         )
         found = self._shard(collection).query(request)
         return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]

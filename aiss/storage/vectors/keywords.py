@@ -1,11 +1,11 @@
 """Keyword vectors: the sparse side of hybrid search.
 
 A text becomes its terms (Unicode words of two letters or more, casefolded,
-less the language's stop words, and stemmed by its Snowball stemmer), each weighted by how often it
-occurs, saturated and normalised by length as BM25 does. The engine's IDF
-modifier supplies the other half of BM25 from the whole collection, so term
-statistics are corpus-wide and nothing here needs the corpus. A query's terms
-weigh 1 each.
+less the language's stop words, and stemmed by its Snowball stemmer), each
+weighted by how often it occurs, saturated and normalised by length as BM25
+does. The engine's IDF modifier supplies the other half of BM25 from the whole
+collection, so term statistics are corpus-wide and nothing here needs the corpus. A query's terms,
+less the words questions are asked with, weigh 1 each.
 
 An identifier such as `--numeric-owner`, `ERR_SSL_PROTOCOL` or `v2.1.0` is
 indexed as one term as written (rare, so weighty) and also as its parts, so
@@ -32,6 +32,12 @@ K1: Final = 1.2
 B: Final = 0.75
 AVERAGE_TERMS: Final = 128.0  # a chunk of 256 model tokens holds about this many terms
 LANGUAGES: Final = tuple(sorted(Stemmer.algorithms()))
+# Words a question is phrased with, which English stop-word lists keep (the others'
+# lists hold theirs): as keywords they would match any passage that says "how".
+ASKING: Final = {
+    "english": "what how which who whom whose why when where whether do does did can could"
+    " should would please about me my you your",
+}
 
 
 def stop_words(language: str) -> frozenset[str]:
@@ -66,6 +72,7 @@ class Keywords:
         self.language = language
         self._stemmer = None if language == "none" else Stemmer.Stemmer(language)
         self._stop = stop_words(language)
+        self._asking = frozenset(self.terms(ASKING.get(language, "")))
 
     def __reduce__(self) -> tuple[type[Keywords], tuple[str]]:
         return Keywords, (self.language,)  # the stemmer itself does not pickle
@@ -99,5 +106,7 @@ class Keywords:
         )
 
     def query(self, text: str) -> SparseVector:
-        indices = tuple(sorted({index_of(t) for t in self.terms(text, parts=False)}))
+        """A question's terms, less the words it is asked with, each of weight 1."""
+        terms = self.terms(text, parts=False)
+        indices = tuple(sorted({index_of(t) for t in terms if t not in self._asking}))
         return SparseVector(indices, (1.0,) * len(indices))

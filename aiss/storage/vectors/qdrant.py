@@ -196,7 +196,8 @@ class QdrantVectors:
     ) -> list[Hit]:
         if not isinstance(query, Query):
             query = Query(vector=query)
-        arguments = qdrant_query(query, limit, await self.has_keywords(collection))
+        keywords = await self.has_keywords(collection)
+        arguments = qdrant_query(query, limit, keywords)
         if arguments is None:
             return []
         flt = qdrant_filter(filter)
@@ -208,7 +209,7 @@ class QdrantVectors:
             **arguments,
             limit=limit,
             query_filter=flt,
-            score_threshold=score_threshold,
+            score_threshold=query.threshold(keywords, score_threshold),
             with_payload=True,
         )
         return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in found.points]

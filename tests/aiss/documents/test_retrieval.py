@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from tokenizers import Tokenizer
+
+from aiss.documents import retrieval
 from aiss.documents.library import Cited, Hit
-from aiss.documents.retrieval import LEAD, cap, collapse, indexed_text, lead, merge_adjacent
+from aiss.documents.retrieval import (
+    HEADING,
+    LEAD,
+    cap,
+    collapse,
+    header,
+    indexed_texts,
+    lead,
+    merge_adjacent,
+)
+from aiss.embedding.model import describe
+
+if TYPE_CHECKING:
+    import pytest
+
+TOKENIZER_FILE = str(describe("all-MiniLM-L6-v2", Path("/")).directory / "tokenizer.json")
+TOKENIZER = Tokenizer.from_file(TOKENIZER_FILE)
+TOKENIZER.enable_truncation(max_length=256)  # as the embedder's
+TOKENIZER.no_padding()
+COUNTER = Tokenizer.from_file(TOKENIZER_FILE)
+COUNTER.no_truncation()
+COUNTER.no_padding()
 
 
 def doc(name: str) -> Cited:
@@ -20,14 +46,37 @@ def hit(document: str, index: int, text: str | None = None, score: float = 0.5) 
 def test_a_chunk_is_indexed_with_its_title_lead_headings_and_page() -> None:
     about = lead("", "tar - an archiving utility. It stores files. And more.")
     assert about == "tar - an archiving utility."
-    text = indexed_text("tar(1)", about, ("OPTIONS", "Extraction"), 3, "--numeric-owner ...")
-    assert text == (
-        "tar(1) - tar - an archiving utility.\nOPTIONS > Extraction (page 3)\n\n--numeric-owner ..."
-    )
-    assert indexed_text("", "", (), None, "bare") == "bare"
+    head = header("tar(1)", about, ("OPTIONS", "Extraction"), 3)
+    assert head == "tar(1) - tar - an archiving utility.\nOPTIONS > Extraction (page 3)"
+    texts = indexed_texts(TOKENIZER, 256, [head, ""], ["--numeric-owner ...", "bare"])
+    assert texts == [f"{head}\n\n--numeric-owner ...", "bare"]
     assert lead("Backups of the build farm", "ignored opening") == "Backups of the build farm"
     long = lead("", "word " * 100)
     assert len(long) <= LEAD + 4 and long.endswith(" ...")
+    # A hostile heading or title does not make every chunk under it huge.
+    assert len(header("t" * 10_000, "", ("h" * 250_000, "x"), None)) == LEAD + 1 + HEADING + 4
+
+
+def tokens(text: str) -> int:
+    return len(COUNTER.encode(text, add_special_tokens=True).ids)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.text(st.sampled_from("ab Überß.-\n>漢字"), max_size=600),
+    st.lists(st.sampled_from(["alpha", "beta", "überlang", "x.", "漢"]), max_size=120).map(
+        " ".join
+    ),
+)
+@example("漢" * 300, "alpha " * 200)
+def test_the_context_gives_way_to_the_text(head: str, text: str) -> None:
+    (indexed,) = indexed_texts(TOKENIZER, 256, [head], [text])
+    # The text stays whole, what the model reads fits, and the header is cut, never the text.
+    assert indexed.endswith(text)
+    fits = tokens(text) <= 256
+    assert tokens(indexed) <= 256 or not fits
+    if fits and tokens(f"{head}\n\n{text}") <= 256:
+        assert indexed == (f"{head}\n\n{text}" if head else text)
 
 
 def test_near_duplicates_collapse_into_the_better_one() -> None:
@@ -62,6 +111,25 @@ def test_collapse_keeps_the_first_of_each_duplicate_and_the_order(texts: list[st
     kept = collapse(hits)
     # Texts below the threshold of each other all stay; exact repeats go.
     assert [h.text for h in kept] == list(dict.fromkeys(texts))
+
+
+def test_passages_that_all_look_alike_cost_a_bounded_number_of_comparisons(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each shares most of its word trigrams with the others, under the threshold.
+    shared = " ".join(f"w{n}" for n in range(50))
+    hits = [
+        hit(f"d{i}", i, f"{shared} " + " ".join(f"u{i}x{n}" for n in range(12))) for i in range(600)
+    ]
+    compared = []
+
+    def counted(one: frozenset[int], other: frozenset[int]) -> bool:
+        compared.append(1)
+        return retrieval.DUPLICATE * len(one | other) <= len(one & other)
+
+    monkeypatch.setattr(retrieval, "alike", counted)
+    assert len(collapse(hits)) == 600
+    assert len(compared) <= retrieval.NEAR * len(hits)
 
 
 def test_per_document_keeps_the_best_passages_of_each() -> None:

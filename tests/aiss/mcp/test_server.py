@@ -78,6 +78,16 @@ async def test_tools_act_as_the_caller(api: Api) -> None:
         answer = content(await session.call_tool("ask", {"question": "Who leads the night shift?"}))
         assert answer["mode"] == "extractive" and "[1]" in answer["answer"]
         assert answer["sources"][0]["document_id"] == stored["id"]
+        for mode in ("dense", "sparse", "hybrid"):
+            asked = {"query": "Who leads the night shift?", "mode": mode}
+            hits = content(await session.call_tool("search_knowledge", asked))
+            assert hits[0]["document_id"] == stored["id"], mode
+        answer = content(
+            await session.call_tool("ask", {"question": "night shift lead", "mode": "sparse"})
+        )
+        assert answer["sources"][0]["document_id"] == stored["id"]
+        asked = {"query": "night shift", "mode": "magic"}
+        assert (await session.call_tool("search_knowledge", asked)).isError
 
     async with mcp_session(api, bob) as session:
         hits = content(

@@ -42,6 +42,9 @@ def test_sentences_end_at_full_stops_questions_and_exclamations() -> None:
         "(Bracketed.)",
         "4 more. done",  # a lowercase word after the stop does not start a sentence
     ]
+    # An abbreviation opening a later sentence is still one.
+    later = shown("Intro here. Dr. Smith left.")
+    assert [t for _, t in later] == ["Intro here.", "Dr. Smith left."]
 
 
 def test_wrapped_lines_join_and_blank_lines_part() -> None:

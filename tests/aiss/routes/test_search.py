@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from aiss.documents.retrieval import DENSE_FLOOR
+
 from .test_documents import ready, upload
 
 if TYPE_CHECKING:
@@ -106,3 +108,14 @@ async def test_results_are_shaped_as_asked(api: Api) -> None:
     assert all(f"keeps {n} copies" in passage["text"] for n in range(4))
     response = await api.call("POST", "/search", token, json={"query": "x", "per_document": 0})
     assert response.status_code == 422
+
+
+async def test_a_question_without_a_keyword_finds_only_what_is_near_in_meaning(api: Api) -> None:
+    token = await api.token()
+    await library(api, token)
+    # Single letters are no keywords: hybrid search answers by its dense side alone.
+    dense = await search(api, token, "q z k w", limit=50, mode="dense")
+    assert min(h["score"] for h in dense) < DENSE_FLOOR
+    hybrid = await search(api, token, "q z k w", limit=50)
+    near = [(h["document_id"], h["chunk_index"]) for h in dense if h["score"] >= DENSE_FLOOR]
+    assert [(h["document_id"], h["chunk_index"]) for h in hybrid] == near

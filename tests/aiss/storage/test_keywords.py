@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiss.storage.vectors.keywords import Keywords, SparseVector, index_of
+from aiss.storage.vectors.keywords import ASKING, Keywords, SparseVector, index_of
 
 
 def test_identifiers_are_one_term_and_their_parts() -> None:
@@ -64,4 +64,13 @@ def test_a_query_of_a_texts_words_matches_it(text: str) -> None:
     assert set(query.indices) <= set(document.indices)
     assert list(document.indices) == sorted(document.indices)
     assert all(v > 0 for v in document.values)
-    assert bool(query) == bool(keywords.terms(text))
+    asking = set(keywords.terms(ASKING["english"]))
+    assert bool(query) == bool(set(keywords.terms(text, parts=False)) - asking)
+
+
+def test_a_question_is_looked_for_by_what_it_asks_about() -> None:
+    keywords = Keywords()
+    assert keywords.query("how do I rebase?") == keywords.query("rebase")
+    assert not keywords.query("how about that")
+    # Passages keep those words: "when" can be what a passage is about.
+    assert keywords.terms("when") == ["when"]

@@ -475,6 +475,12 @@ async def test_a_collection_made_before_keyword_vectors_answers_by_its_vectors(
     hybrid = Query(vector=unit(1), keywords=KEYWORDS.query("stash"))
     assert [h.payload for h in await store.search("old", hybrid, limit=3)] == [{"n": "1"}]
     assert await store.search("old", Query(keywords=KEYWORDS.query("stash")), limit=3) == []
+    # Answered by its vectors, hybrid keeps the floor of its dense side.
+    await store.upsert("old", [Point(str(uuid.UUID(int=2)), unit(9), {"n": "2"}, stash)])
+    assert float(np.dot(unit(1), unit(9))) < 0.9
+    floored = Query(unit(1), KEYWORDS.query("stash"), Fusion(dense_floor=0.9))
+    assert [h.payload for h in await store.search("old", floored, limit=3)] == [{"n": "1"}]
+    assert len(await store.search("old", hybrid, limit=3)) == 2
 
 
 async def test_a_dense_floor_keeps_hybrid_to_what_is_near_or_shares_a_keyword(
