@@ -135,7 +135,8 @@ def _docx(data: bytes) -> Extracted:
             continue
         style = (paragraph.style.name if paragraph.style is not None else "") or ""
         if style.lower().startswith("heading"):
-            level = int(style.split()[-1]) if style.split()[-1].isdigit() else 1
+            # Word has 9 heading levels; a hostile style name may say "Heading 100000".
+            level = min(int(style.split()[-1]), 9) if style.split()[-1].isdigit() else 1
             headings = [*headings[: level - 1], text]
             continue
         blocks.append(Block(text, None, tuple(headings)))

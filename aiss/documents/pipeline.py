@@ -20,7 +20,7 @@ import anyio.to_thread
 
 from actors import Service
 
-from ..errors import AissError, ServiceUnavailable, Timeout, TooManyRequests, ValidationFailed
+from ..errors import AissError, ServiceUnavailable, Timeout, TooManyRequests
 from ..storage.jobs import LeaseLost
 from ..storage.models import ChunkRecord, StoredDocument
 from ..storage.vectors import Point, VectorFilter, collection_name
@@ -170,10 +170,7 @@ class Ingestion:
         await self.stage(doc, "embedding", 25)
         for start in range(0, len(records), EMBED_BATCH):
             batch = records[start : start + EMBED_BATCH]
-            try:
-                await self.index(collection, embedder, context, batch)
-            except ValidationFailed as exc:  # the model refuses a text: so it would again
-                raise Permanent(str(exc)) from None
+            await self.index(collection, embedder, context, batch)
             done = start + len(batch)
             await beat()
             await self.stage(
@@ -205,7 +202,10 @@ class Ingestion:
         )
         embedded = await embedder.embed(texts, lane="ingest")
         encode = self.retrieval.keywords.document
-        keywords = await anyio.to_thread.run_sync(lambda: [encode(t) for t in texts])
+        # Keywords have no token limit: they take the whole header.
+        keywords = await anyio.to_thread.run_sync(
+            lambda: [encode(f"{h}\n\n{c.text}") for h, c in zip(headers, chunks, strict=True)]
+        )
         points = [
             Point(
                 point_id(c.document_id, c.index),

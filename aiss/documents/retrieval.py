@@ -22,7 +22,7 @@ from ..storage.vectors import Fusion, Keywords
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from tokenizers import Tokenizer
+    from tokenizers import Encoding, Tokenizer
 
     from ..config import Settings
     from ..storage.vectors import SearchMode
@@ -59,6 +59,7 @@ class Retrieval:
 
 LEAD = 200  # characters of a document's title, and of its opening, that its chunks carry
 HEADING = 100  # characters of one heading that its chunks carry, at most
+HEADINGS = 6  # the innermost headings of a chunk's path that it carries
 # Model tokens a chunk leaves for its context, so that the model does not cut its end.
 CONTEXT_TOKENS = 48
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
@@ -72,36 +73,57 @@ def lead(description: str, opening: str) -> str:
     return text[:LEAD].rsplit(" ", 1)[0] + " ..."
 
 
-def header(title: str, about: str, headings: Sequence[str], page: int | None) -> str:
-    """A chunk's context: its document's title and lead, its heading path and page."""
-    context = [" - ".join(part for part in (title[:LEAD], about) if part)]
-    where = " > ".join(h[:HEADING] for h in headings if h)
+def header(title: str, about: str, headings: Sequence[str], page: int | None) -> Header:
+    """A chunk's context: its document's title and lead, its heading path and page
+    (the innermost HEADINGS headings, each cut to HEADING characters)."""
+    where = " > ".join(h[:HEADING] for h in headings[-HEADINGS:] if h)
     if page:
         where += f" (page {page})"
-    context.append(where)
-    return "\n".join(line for line in context if line)
+    return Header(" - ".join(part for part in (title[:LEAD], about) if part), where)
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    about: str  # the document's title and lead
+    where: str  # the chunk's heading path and page
+
+    def __str__(self) -> str:
+        return "\n".join(line for line in (self.about, self.where) if line)
 
 
 def indexed_texts(
-    tokenizer: Tokenizer, max_tokens: int, headers: Sequence[str], texts: Sequence[str]
+    tokenizer: Tokenizer, max_tokens: int, headers: Sequence[Header], texts: Sequence[str]
 ) -> list[str]:
-    """What chunks are embedded and keyworded as: each one's header, then its text.
+    """What chunks are embedded as: each one's header, then its text.
 
-    A header is cut from its end to what the model reads beyond the text, so the
-    text is never the part cut (a chunk of an older, larger chunking keeps less).
+    The header gives way to the text within what the model reads (a chunk of an
+    older, larger chunking keeps less of it): the lead, which every chunk of the
+    document shares, is cut first, then the heading path.
     """
     special = len(tokenizer.encode("", add_special_tokens=True).ids)
-    unique = list(dict.fromkeys(headers))
-    heads = dict(zip(unique, tokenizer.encode_batch(unique, add_special_tokens=False), strict=True))
+    lines = list(dict.fromkeys(line for h in headers for line in (h.about, h.where)))
+    encoded = dict(zip(lines, tokenizer.encode_batch(lines, add_special_tokens=False), strict=True))
     bodies = tokenizer.encode_batch(list(texts), add_special_tokens=False)
     indexed = []
     for head, text, body in zip(headers, texts, bodies, strict=True):
         room = max_tokens - special - len(body.ids)
-        tokens = heads[head]
-        if len(tokens.ids) > room:
-            head = head[: tokens.offsets[room - 1][1]].rstrip() if room > 0 else ""
-        indexed.append(f"{head}\n\n{text}" if head else text)
-    return indexed
+        where = _cut(head.where, encoded[head.where], room)
+        about = _cut(head.about, encoded[head.about], room - len(encoded[head.where].ids))
+        joined = str(Header(about, where))
+        indexed.append(f"{joined}\n\n{text}" if joined else text)
+    # Tokenizers that do not split at whitespace may count more for the whole.
+    whole = tokenizer.encode_batch(indexed, add_special_tokens=True)
+    return [
+        text if len(encoding.ids) > max_tokens or encoding.overflowing else joined
+        for joined, text, encoding in zip(indexed, texts, whole, strict=True)
+    ]
+
+
+def _cut(line: str, encoding: Encoding, tokens: int) -> str:
+    """`line` cut to its first `tokens` tokens."""
+    if len(encoding.ids) <= tokens:
+        return line
+    return line[: encoding.offsets[tokens - 1][1]].rstrip() if tokens > 0 else ""
 
 
 def _shingles(text: str) -> frozenset[int]:
@@ -123,24 +145,29 @@ def collapse(hits: list[Hit], enough: int | None = None) -> list[Hit]:
 
     Only passages that share one of their smallest shingle hashes are compared (a
     bottom-k sketch: two passages of Jaccard 0.9 share their smallest one with
-    probability 0.9, one of the SKETCH smallest almost surely), and with at most
-    NEAR of them, the best: the cost grows with the hits, not with their pairs,
-    even when hostile passages all look alike.
+    probability 0.9, one of the SKETCH smallest almost surely), each smallest hash
+    standing for the first NEAR passages that have it: the cost grows with the
+    hits, not with their pairs, even when hostile passages all look alike. An
+    exact copy is always found.
     """
     kept: list[Hit] = []
     shingles: list[frozenset[int]] = []
     others: list[list[tuple[str, str]]] = []
     buckets: dict[int, list[int]] = {}
+    copies: dict[frozenset[int], int] = {}
     for hit in hits:
         mine = _shingles(hit.text)
         sketch = heapq.nsmallest(SKETCH, mine)
-        near = sorted({i for key in sketch for i in buckets.get(key, ())})[:NEAR]
-        same = next((i for i in near if alike(mine, shingles[i])), None)
+        same = copies.get(mine)
+        if same is None:
+            near = sorted({i for key in sketch for i in buckets.get(key, ())})
+            same = next((i for i in near if alike(mine, shingles[i])), None)
         if same is not None:
             first = kept[same].document
             if hit.document.id != first.id and all(hit.document.id != d for d, _ in others[same]):
                 others[same].append((hit.document.id, hit.document.title))
             continue
+        copies[mine] = len(kept)
         for key in sketch:
             bucket = buckets.setdefault(key, [])
             if len(bucket) < NEAR:

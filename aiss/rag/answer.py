@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ..users.views import Principal
 
 logger = logging.getLogger("aiss.rag")
+QUESTION_CHARS: Final = 4000  # of a question, at most
 REWRITE_SECONDS: Final = 10.0  # for a model to rewrite a follow-up, all providers together
 
 

@@ -38,6 +38,8 @@ CODE: Final = re.compile(
 )
 END: Final = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s+(\S))")
 OPENERS: Final = frozenset("\"'\u201c\u2018([`-*")
+SPACE: Final = re.compile(r"\s")
+WORD_BACK: Final = 32  # characters before a full stop that its word is looked for in
 ABBREVIATIONS: Final = frozenset(
     [
         "e.g",
@@ -162,11 +164,10 @@ def _ends(text: str, begin: int, match: re.Match[str]) -> bool:
         return False
     if not match.group().startswith("."):
         return True
-    # A sentence's first word starts where the sentence does (rfind finds no space).
-    word_start = max(
-        text.rfind(" ", begin, match.start()), text.rfind("\n", begin, match.start()), begin - 1
-    )
-    word = text[word_start + 1 : match.start()].lstrip("\"'\u201c\u2018([").casefold()
+    # The word before the stop, after any whitespace (a tab, a no-break space); an
+    # abbreviation is short, so a few characters back are enough.
+    window = text[max(begin, match.start() - WORD_BACK) : match.start()]
+    word = SPACE.split(window)[-1].lstrip("\"'\u201c\u2018([").casefold()
     if word in ABBREVIATIONS:
         return False
     return not (len(word) == 1 and word.isalpha())  # an initial: "J. Smith"

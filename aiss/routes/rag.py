@@ -15,7 +15,7 @@ from starlette.routing import Route
 from ..api import Paging, endpoint
 from ..errors import NotFound, error_response
 from ..rag import feedback, prompt
-from ..rag.answer import Question
+from ..rag.answer import QUESTION_CHARS, Question
 from ..state import app_state, served
 from ..storage.models import RagQuery
 from ..storage.vectors import SEARCH_MODES, SearchMode
@@ -49,7 +49,7 @@ Text = Annotated[str, AfterValidator(unicode_text)]
 class AskOptions(BaseModel):
     """A question and how to answer it: what /rag/query and a conversation's messages take."""
 
-    question: Text = Field(min_length=1, max_length=4000)
+    question: Text = Field(min_length=1, max_length=QUESTION_CHARS)
     max_sources: int = Field(default=5, ge=1, le=20)
     provider_id: str | None = Field(default=None, max_length=64)
     temperature: float | None = Field(default=None, ge=0, le=2)

@@ -72,13 +72,16 @@ class Keywords:
         self.language = language
         self._stemmer = None if language == "none" else Stemmer.Stemmer(language)
         self._stop = stop_words(language)
-        self._asking = frozenset(self.terms(ASKING.get(language, "")))
+        self._asking = frozenset(ASKING.get(language, "").split())
 
     def __reduce__(self) -> tuple[type[Keywords], tuple[str]]:
         return Keywords, (self.language,)  # the stemmer itself does not pickle
 
-    def terms(self, text: str, *, parts: bool = True) -> list[str]:
-        """The terms of `text`; an identifier's parts too, unless `parts` is false."""
+    def terms(
+        self, text: str, *, parts: bool = True, skip: frozenset[str] = frozenset()
+    ) -> list[str]:
+        """The terms of `text`; an identifier's parts too, unless `parts` is false. The
+        words in `skip` (as written, casefolded) are left out before stemming."""
         whole: list[str] = []  # identifiers as written, unstemmed
         words: list[str] = []
         for match in WORD.finditer(text.casefold()):
@@ -90,7 +93,7 @@ class Keywords:
             if parts:
                 words.extend(pieces)
         # A single letter is noise: the "I" of "how do I" would match every `-i` option.
-        words = [w for w in words if len(w) > 1 and w not in self._stop]
+        words = [w for w in words if len(w) > 1 and w not in self._stop and w not in skip]
         # One call for the text: the stemmer's cost is mostly per call.
         stemmed = words if self._stemmer is None else self._stemmer.stemWords(words)
         return [*whole, *stemmed]
@@ -107,6 +110,6 @@ class Keywords:
 
     def query(self, text: str) -> SparseVector:
         """A question's terms, less the words it is asked with, each of weight 1."""
-        terms = self.terms(text, parts=False)
-        indices = tuple(sorted({index_of(t) for t in terms if t not in self._asking}))
+        terms = self.terms(text, parts=False, skip=self._asking)
+        indices = tuple(sorted({index_of(t) for t in terms}))
         return SparseVector(indices, (1.0,) * len(indices))

@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import docx
+from docx.enum.style import WD_STYLE_TYPE
 from pypdf import PdfWriter
 
 
@@ -64,6 +65,18 @@ def docx_file(sections: dict[str, list[str]]) -> bytes:
         document.add_heading(heading, level=1)
         for paragraph in paragraphs:
             document.add_paragraph(paragraph)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def deep_docx(depth: int) -> bytes:
+    """Headings each one level deeper than the last, in made-up styles."""
+    document = docx.Document()
+    for level in range(1, depth + 1):
+        style = document.styles.add_style(f"Heading {level + 100}", WD_STYLE_TYPE.PARAGRAPH)
+        document.add_paragraph(f"H{level}", style=style)
+        document.add_paragraph(f"body {level}")
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

@@ -12,7 +12,7 @@ from aiss.documents import sniff
 from aiss.documents.extract import ExtractionError, extract, extract_in_worker
 from aiss.errors import UnsupportedMediaType
 
-from .files import docx_file, pdf, plain_zip, zip_bomb_docx
+from .files import deep_docx, docx_file, pdf, plain_zip, zip_bomb_docx
 
 
 @pytest.mark.parametrize(
@@ -57,6 +57,12 @@ def test_docx_headings_become_paths() -> None:
         (("Usage",), "run it"),
         (("Usage",), "stop it"),
     ]
+
+
+def test_a_hostile_heading_level_does_not_grow_the_path() -> None:
+    blocks = extract(deep_docx(30), sniff.DOCX).blocks
+    # Word's levels end at 9: "Heading 130" is a level-9 heading.
+    assert max(len(b.headings) for b in blocks) == 9
 
 
 def test_html_drops_scripts_and_styles() -> None:

@@ -14,6 +14,7 @@ from aiss.documents.library import Cited, Hit
 from aiss.documents.retrieval import (
     HEADING,
     LEAD,
+    Header,
     cap,
     collapse,
     header,
@@ -47,14 +48,19 @@ def test_a_chunk_is_indexed_with_its_title_lead_headings_and_page() -> None:
     about = lead("", "tar - an archiving utility. It stores files. And more.")
     assert about == "tar - an archiving utility."
     head = header("tar(1)", about, ("OPTIONS", "Extraction"), 3)
-    assert head == "tar(1) - tar - an archiving utility.\nOPTIONS > Extraction (page 3)"
-    texts = indexed_texts(TOKENIZER, 256, [head, ""], ["--numeric-owner ...", "bare"])
+    assert str(head) == "tar(1) - tar - an archiving utility.\nOPTIONS > Extraction (page 3)"
+    texts = indexed_texts(TOKENIZER, 256, [head, Header("", "")], ["--numeric-owner ...", "bare"])
     assert texts == [f"{head}\n\n--numeric-owner ...", "bare"]
+    # With little room the lead goes first: the heading path says more of this chunk.
+    (short,) = indexed_texts(TOKENIZER, 32, [head], ["word " * 15])
+    assert "\nOPTIONS > Extraction (page 3)\n\nword" in short and "archiving" not in short
+    assert short.startswith("tar(1)") and tokens(short) <= 32
     assert lead("Backups of the build farm", "ignored opening") == "Backups of the build farm"
     long = lead("", "word " * 100)
     assert len(long) <= LEAD + 4 and long.endswith(" ...")
     # A hostile heading or title does not make every chunk under it huge.
-    assert len(header("t" * 10_000, "", ("h" * 250_000, "x"), None)) == LEAD + 1 + HEADING + 4
+    hostile = header("t" * 10_000, "", ["h" * 250_000, "x"] * 1000, None)
+    assert str(hostile) == "t" * LEAD + "\n" + " > ".join(["h" * HEADING, "x"] * 3)
 
 
 def tokens(text: str) -> int:
@@ -69,14 +75,16 @@ def tokens(text: str) -> int:
     ),
 )
 @example("漢" * 300, "alpha " * 200)
-def test_the_context_gives_way_to_the_text(head: str, text: str) -> None:
+def test_the_context_gives_way_to_the_text(line: str, text: str) -> None:
+    about, _, where = line.partition(">")
+    head = Header(about, where)
     (indexed,) = indexed_texts(TOKENIZER, 256, [head], [text])
     # The text stays whole, what the model reads fits, and the header is cut, never the text.
     assert indexed.endswith(text)
     fits = tokens(text) <= 256
     assert tokens(indexed) <= 256 or not fits
     if fits and tokens(f"{head}\n\n{text}") <= 256:
-        assert indexed == (f"{head}\n\n{text}" if head else text)
+        assert indexed == (f"{head}\n\n{text}" if str(head) else text)
 
 
 def test_near_duplicates_collapse_into_the_better_one() -> None:
@@ -129,7 +137,17 @@ def test_passages_that_all_look_alike_cost_a_bounded_number_of_comparisons(
 
     monkeypatch.setattr(retrieval, "alike", counted)
     assert len(collapse(hits)) == 600
-    assert len(compared) <= retrieval.NEAR * len(hits)
+    assert len(compared) <= retrieval.SKETCH * retrieval.NEAR * len(hits)
+
+
+def test_copies_collapse_among_many_pages_with_one_footer() -> None:
+    # A manual uploaded twice: every page ends with the same long footer.
+    footer = " ".join(f"footer{n}" for n in range(60))
+    pages = [" ".join(f"p{i}w{n}" for n in range(25)) + " " + footer for i in range(40)]
+    hits = [hit(name, i, text) for i, text in enumerate(pages) for name in ("a", "b")]
+    kept = collapse(hits)
+    assert len(kept) == 40
+    assert all(h.document.id == "a" and h.also_in == (("b", "b"),) for h in kept)
 
 
 def test_per_document_keeps_the_best_passages_of_each() -> None:

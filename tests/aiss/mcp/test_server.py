@@ -86,6 +86,10 @@ async def test_tools_act_as_the_caller(api: Api) -> None:
             await session.call_tool("ask", {"question": "night shift lead", "mode": "sparse"})
         )
         assert answer["sources"][0]["document_id"] == stored["id"]
+        # The mode is passed on: question words alone are no keywords.
+        asked = {"query": "who does what", "mode": "sparse"}
+        assert content(await session.call_tool("search_knowledge", asked)) == []
+        assert (await session.call_tool("ask", {"question": "x" * 4001})).isError
         asked = {"query": "night shift", "mode": "magic"}
         assert (await session.call_tool("search_knowledge", asked)).isError
 

@@ -16,6 +16,7 @@ def test_the_areas_of_the_cited_sources() -> None:
     assert cited_areas("As [1] and [03, 1] say.", SOURCES) == ["a1", "a3"]
     assert cited_areas("Only [2].", SOURCES) == [PERSONAL]
     assert cited_areas("No citation.", SOURCES) == ["a1", "a3", PERSONAL]
+    assert cited_areas("Fullwidth [\uff12] is no citation; [3] is.", SOURCES) == ["a3"]
 
 
 @given(st.text())

@@ -45,6 +45,8 @@ def test_sentences_end_at_full_stops_questions_and_exclamations() -> None:
     # An abbreviation opening a later sentence is still one.
     later = shown("Intro here. Dr. Smith left.")
     assert [t for _, t in later] == ["Intro here.", "Dr. Smith left."]
+    for space in ("\t", "\u00a0"):
+        assert len(shown(f"Call{space}Dr. Smith now.")) == 1
 
 
 def test_wrapped_lines_join_and_blank_lines_part() -> None:
