@@ -346,17 +346,11 @@ class Library:
                     embedded = await embedder.embed([query], lane="query", query=True)
                     vectors[id(embedder)] = embedded.vectors[0].tolist()
                 vector = vectors[id(embedder)]
-            searches.append((collection, Query(vector, keywords or None, retrieval.fusion), flt))
+            searches.append((collection, Query(vector, keywords, retrieval.fusion), flt))
         hits: list[tuple[float, dict[str, Any]]] = []
 
-        # A hybrid question without a keyword is answered by its dense side, floor included.
-        floor = retrieval.fusion.dense_floor if mode == "hybrid" and not keywords else None
-
         async def one(collection: str, q: Query, flt: VectorFilter) -> None:
-            found = await store.search(
-                collection, q, limit=wanted, filter=flt, score_threshold=floor
-            )
-            for hit in found:
+            for hit in await store.search(collection, q, limit=wanted, filter=flt):
                 hits.append((hit.score, hit.payload))
 
         # Personal and shared knowledge are searched at the same time.

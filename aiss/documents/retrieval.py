@@ -73,15 +73,6 @@ def lead(description: str, opening: str) -> str:
     return text[:LEAD].rsplit(" ", 1)[0] + " ..."
 
 
-def header(title: str, about: str, headings: Sequence[str], page: int | None) -> Header:
-    """A chunk's context: its document's title and lead, its heading path and page
-    (the innermost HEADINGS headings, each cut to HEADING characters)."""
-    where = " > ".join(h[:HEADING] for h in headings[-HEADINGS:] if h)
-    if page:
-        where += f" (page {page})"
-    return Header(" - ".join(part for part in (title[:LEAD], about) if part), where)
-
-
 @dataclass(frozen=True, slots=True)
 class Header:
     about: str  # the document's title and lead
@@ -89,6 +80,15 @@ class Header:
 
     def __str__(self) -> str:
         return "\n".join(line for line in (self.about, self.where) if line)
+
+
+def header(title: str, about: str, headings: Sequence[str], page: int | None) -> Header:
+    """A chunk's context: its document's title and lead, its heading path and page
+    (the innermost HEADINGS headings, each cut to HEADING characters)."""
+    where = " > ".join(h[:HEADING] for h in headings[-HEADINGS:] if h)
+    if page:
+        where += f" (page {page})"
+    return Header(" - ".join(part for part in (title[:LEAD], about) if part), where)
 
 
 def indexed_texts(

@@ -67,12 +67,18 @@ class Query:
             raise ValueError("a query needs a vector, keywords or both")
         return "dense"
 
+    def answered_by(self, keywords: bool) -> SearchMode:
+        """The mode this query is answered in, in a collection with (or without) keyword
+        vectors: by its vector alone where there are no keywords, or none to look for."""
+        if not keywords or (self.mode == "hybrid" and not self.keywords):
+            return "dense"
+        return self.mode
+
     def threshold(self, keywords: bool, asked: float | None) -> float | None:
-        """The least score of a search by this query in a collection with (or without)
-        keyword vectors: a hybrid query answered by its vector alone keeps the floor
-        of its dense side."""
+        """The least score of a search by this query: a hybrid query answered by its
+        vector alone keeps the floor of its dense side."""
         floor = self.fusion.dense_floor
-        if keywords or self.mode != "hybrid" or floor is None:
+        if self.mode != "hybrid" or self.answered_by(keywords) != "dense" or floor is None:
             return asked
         return floor if asked is None else max(asked, floor)
 

@@ -65,7 +65,7 @@ def edge_query(query: Query, limit: int, keywords: bool, flt: Any) -> tuple[Any,
     """The engine's scoring query and prefetches for `query`; a collection without
     keyword vectors answers every mode by its dense vector, when it has one. A fused
     query filters its prefetches: the fusion sees only what they found."""
-    mode = query.mode if keywords else "dense"
+    mode = query.answered_by(keywords)
     if mode == "dense":
         if query.vector is None:
             return None, []

@@ -46,7 +46,7 @@ def _sparse(v: SparseVector) -> qm.SparseVector:
 def qdrant_query(query: Query, limit: int, keywords: bool) -> dict[str, Any] | None:
     """The arguments of `query_points` for `query` (None: nothing can match), as
     `edge_query` builds them for the engine, so both backends rank alike."""
-    mode = query.mode if keywords else "dense"
+    mode = query.answered_by(keywords)
     if mode == "dense":
         return None if query.vector is None else {"query": list(query.vector)}
     assert query.keywords is not None
