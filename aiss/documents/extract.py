@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 MAX_PAGES = 5000
 MAX_DEPTH = 64
 MEMORY_HEADROOM = 1536 * 1024**2  # address space an extraction may add to the worker's
+HEADING_LEVEL = re.compile(r"\s([0-9]{1,3})$")  # of a style named "Heading 2"
 
 
 class ExtractionError(Exception):
@@ -136,7 +137,8 @@ def _docx(data: bytes) -> Extracted:
         style = (paragraph.style.name if paragraph.style is not None else "") or ""
         if style.lower().startswith("heading"):
             # Word has 9 heading levels; a hostile style name may say "Heading 100000".
-            level = min(int(style.split()[-1]), 9) if style.split()[-1].isdigit() else 1
+            number = HEADING_LEVEL.search(style)
+            level = min(max(int(number[1]), 1), 9) if number else 1
             headings = [*headings[: level - 1], text]
             continue
         blocks.append(Block(text, None, tuple(headings)))

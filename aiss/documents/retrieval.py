@@ -87,7 +87,7 @@ def header(title: str, about: str, headings: Sequence[str], page: int | None) ->
     (the innermost HEADINGS headings, each cut to HEADING characters)."""
     where = " > ".join(h[:HEADING] for h in headings[-HEADINGS:] if h)
     if page:
-        where += f" (page {page})"
+        where = f"{where} (page {page})".lstrip()
     return Header(" - ".join(part for part in (title[:LEAD], about) if part), where)
 
 
@@ -101,14 +101,16 @@ def indexed_texts(
     document shares, is cut first, then the heading path.
     """
     special = len(tokenizer.encode("", add_special_tokens=True).ids)
+    # What the line breaks cost, for tokenizers that do not drop whitespace (BPE).
+    line, gap = (_joint(tokenizer, mark) for mark in ("\n", "\n\n"))
     lines = list(dict.fromkeys(line for h in headers for line in (h.about, h.where)))
     encoded = dict(zip(lines, tokenizer.encode_batch(lines, add_special_tokens=False), strict=True))
     bodies = tokenizer.encode_batch(list(texts), add_special_tokens=False)
     indexed = []
     for head, text, body in zip(headers, texts, bodies, strict=True):
-        room = max_tokens - special - len(body.ids)
+        room = max_tokens - special - len(body.ids) - gap
         where = _cut(head.where, encoded[head.where], room)
-        about = _cut(head.about, encoded[head.about], room - len(encoded[head.where].ids))
+        about = _cut(head.about, encoded[head.about], room - len(encoded[head.where].ids) - line)
         joined = str(Header(about, where))
         indexed.append(f"{joined}\n\n{text}" if joined else text)
     # Tokenizers that do not split at whitespace may count more for the whole.
@@ -117,6 +119,12 @@ def indexed_texts(
         text if len(encoding.ids) > max_tokens or encoding.overflowing else joined
         for joined, text, encoding in zip(indexed, texts, whole, strict=True)
     ]
+
+
+def _joint(tokenizer: Tokenizer, mark: str) -> int:
+    """The tokens that joining two words with `mark` adds."""
+    a, b, joined = tokenizer.encode_batch(["a", "b", f"a{mark}b"], add_special_tokens=False)
+    return max(0, len(joined.ids) - len(a.ids) - len(b.ids))
 
 
 def _cut(line: str, encoding: Encoding, tokens: int) -> str:

@@ -20,6 +20,7 @@ from ..documents.library import Upload, check_tags
 from ..errors import AissError, Forbidden, error_response
 from ..rag.answer import QUESTION_CHARS, Question
 from ..rag.prompt import public
+from ..routes.rag import unicode_text
 from ..state import app_state, served
 from ..storage.vectors import SearchMode  # noqa: TC001 (the tools' schemas read it at run time)
 
@@ -134,8 +135,13 @@ def _server() -> FastMCP[Any]:
     ) -> dict[str, Any]:
         """An answer from your documents, citing its numbered sources as [n]; `mode` is
         the search's (dense, sparse or hybrid; absent: the server's default)."""
-        if not 0 < len(question.strip()) <= QUESTION_CHARS:
+        question = question.strip()
+        if not 0 < len(question) <= QUESTION_CHARS:
             raise ToolError(f"a question of 1 to {QUESTION_CHARS} characters")
+        try:
+            unicode_text(question)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
         state, principal = _caller(ctx)
         answerer = served(state.rag, "questions")
         contexts = served(state.contexts, "contexts")

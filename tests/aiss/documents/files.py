@@ -70,11 +70,12 @@ def docx_file(sections: dict[str, list[str]]) -> bytes:
     return out.getvalue()
 
 
-def deep_docx(depth: int) -> bytes:
-    """Headings each one level deeper than the last, in made-up styles."""
+def deep_docx(depth: int, names: tuple[str, ...] = ()) -> bytes:
+    """Headings each one level deeper than the last, in made-up styles (or `names`)."""
     document = docx.Document()
     for level in range(1, depth + 1):
-        style = document.styles.add_style(f"Heading {level + 100}", WD_STYLE_TYPE.PARAGRAPH)
+        name = names[level - 1] if names else f"Heading {level + 100}"
+        style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
         document.add_paragraph(f"H{level}", style=style)
         document.add_paragraph(f"body {level}")
     out = io.BytesIO()

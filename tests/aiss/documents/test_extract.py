@@ -63,6 +63,10 @@ def test_a_hostile_heading_level_does_not_grow_the_path() -> None:
     blocks = extract(deep_docx(30), sniff.DOCX).blocks
     # Word's levels end at 9: "Heading 130" is a level-9 heading.
     assert max(len(b.headings) for b in blocks) == 9
+    # Digits int() refuses, and level 0, are a level-1 heading.
+    names = ("Heading \u00b2", "Heading " + "9" * 5000, "Heading 0")
+    blocks = extract(deep_docx(3, names), sniff.DOCX).blocks
+    assert [b.headings for b in blocks] == [("H1",), ("H2",), ("H3",)]
 
 
 def test_html_drops_scripts_and_styles() -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from tokenizers import Tokenizer
+from tokenizers import ByteLevelBPETokenizer, Tokenizer
 
 from aiss.documents import retrieval
 from aiss.documents.library import Cited, Hit
@@ -85,6 +85,19 @@ def test_the_context_gives_way_to_the_text(line: str, text: str) -> None:
     assert tokens(indexed) <= 256 or not fits
     if fits and tokens(f"{head}\n\n{text}") <= 256:
         assert indexed == (f"{head}\n\n{text}" if str(head) else text)
+
+
+def test_a_tokenizer_that_counts_line_breaks_keeps_the_heading_path() -> None:
+    bpe = ByteLevelBPETokenizer()
+    corpus = "tar(1) - an archiving utility OPTIONS > Extraction word\n\n"
+    bpe.train_from_iterator([corpus] * 50, vocab_size=400)
+    bpe.enable_truncation(max_length=64)
+    head = Header("tar(1) - " + "an archiving utility " * 10, "OPTIONS > Extraction")
+    text = "word " * 20
+    (indexed,) = indexed_texts(bpe, 64, [head], [text])
+    # The lead gives way; the path stays, and the whole fits.
+    assert "\nOPTIONS > Extraction\n\n" in indexed and indexed.endswith(text)
+    assert len(bpe.encode(indexed).ids) <= 64
 
 
 def test_near_duplicates_collapse_into_the_better_one() -> None:

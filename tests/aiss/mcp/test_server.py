@@ -89,7 +89,14 @@ async def test_tools_act_as_the_caller(api: Api) -> None:
         # The mode is passed on: question words alone are no keywords.
         asked = {"query": "who does what", "mode": "sparse"}
         assert content(await session.call_tool("search_knowledge", asked)) == []
-        assert (await session.call_tool("ask", {"question": "x" * 4001})).isError
+        for hostile in ("x" * 4001, " " * 100):
+            assert (await session.call_tool("ask", {"question": hostile})).isError
+        # Padding is no part of the question: what is asked (and stored) is stripped.
+        padded = content(
+            await session.call_tool("ask", {"question": " " * 100_000 + "night shift"})
+        )
+        listed = await api.call("GET", f"/rag/history/{padded['query_id']}", alice)
+        assert listed.json()["question"] == "night shift"
         asked = {"query": "night shift", "mode": "magic"}
         assert (await session.call_tool("search_knowledge", asked)).isError
 
