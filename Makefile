@@ -12,7 +12,7 @@ LLAMA_VERSION := 0.3.36
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 UI_STAMP := aiss/web/static/index.html
-UI_SOURCES := $(wildcard web/src/*.* web/src/pages/*.js) web/package-lock.json web/build.mjs
+UI_SOURCES := $(wildcard web/src/*.* web/src/pages/*.*) web/package-lock.json web/build.mjs
 
 .PHONY: serve test lint bench audit
 

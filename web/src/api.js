@@ -48,6 +48,8 @@ export async function login(username, password) {
 }
 
 export async function resume() {
+  // No CSRF cookie, no browser session to resume: not even a request.
+  if (!cookie("aiss_csrf")) return false;
   return session("refresh");
 }
 
@@ -63,7 +65,7 @@ export async function logout() {
 
 async function token() {
   if (access && Date.now() < expires - 30_000) return access;
-  if (await session("refresh")) return access;
+  if (cookie("aiss_csrf") && (await session("refresh"))) return access;
   access = null;
   throw new ApiError(401, { message: "please log in" });
 }
@@ -93,6 +95,30 @@ export async function blob(path) {
   });
   if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
   return response.blob();
+}
+
+// A multipart upload with its progress in bytes (fetch cannot report an upload's progress).
+export async function upload(path, form, onProgress, signal) {
+  const bearer = await token();
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", `/api/v1${path}`);
+    request.setRequestHeader("Authorization", `Bearer ${bearer}`);
+    request.responseType = "json";
+    request.upload.addEventListener("progress", (event) => onProgress?.(event.loaded, event.total));
+    request.addEventListener("load", () => {
+      if (request.status >= 200 && request.status < 300) resolve(request.response);
+      else reject(new ApiError(request.status, request.response));
+    });
+    request.addEventListener("error", () => reject(new ApiError(0, { message: "the upload failed: no connection" })));
+    request.addEventListener("abort", () => reject(new ApiError(0, { message: "the upload was cancelled" })));
+    signal?.addEventListener("abort", () => request.abort());
+    request.send(form);
+  });
+}
+
+export function forget() {
+  me = null;
 }
 
 export async function whoami() {

@@ -21,12 +21,79 @@ export function showError(error) {
     box.textContent = "";
     return;
   }
-  box.textContent = error.message || String(error);
+  box.replaceChildren(
+    h("span", { text: error.message || String(error) }),
+    h("button", { type: "button", class: "quiet", "aria-label": "Dismiss", text: "×", onclick: () => showError(null) }),
+  );
   box.hidden = false;
+}
+
+// A short confirmation that something happened, read out by screen readers.
+export function notify(text) {
+  const box = document.getElementById("notice");
+  box.textContent = text;
+  box.classList.add("shown");
+  clearTimeout(notify.timer);
+  notify.timer = setTimeout(() => box.classList.remove("shown"), 4000);
 }
 
 export function bytes(size) {
   if (size < 1024) return `${size} B`;
   if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
   return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export function when(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+// A labelled form field: [label, control]; `options` makes a select.
+export function field(id, label, attrs = {}) {
+  const { options, ...rest } = attrs;
+  const control = options
+    ? h("select", { id, name: id, ...rest }, ...options.map((o) =>
+        typeof o === "string" ? h("option", { value: o, text: o }) : h("option", { value: o.value, text: o.label })))
+    : h(rest.rows ? "textarea" : "input", { id, name: id, ...rest });
+  return h("div", { class: "field" }, h("label", { for: id, text: label }), control);
+}
+
+// A modal dialog (the native one: focus is trapped and Escape closes it). Resolves
+// with the value of the button pressed, or null when dismissed.
+export function modal(title, body, buttons = [{ value: "ok", text: "OK", primary: true }]) {
+  return new Promise((resolve) => {
+    const dialog = h(
+      "dialog",
+      { "aria-label": title },
+      h("h2", { text: title }),
+      h("div", { class: "dialog-body" }, body),
+      h("form", { method: "dialog", class: "row end" }, ...buttons.map((b) =>
+        h("button", { value: b.value, class: b.primary ? "primary" : b.danger ? "danger" : "", text: b.text }))),
+    );
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue && dialog.returnValue !== "cancel" ? dialog.returnValue : null);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+export async function confirmed(question, action = "Delete") {
+  const answer = await modal(question, null, [
+    { value: "cancel", text: "Cancel" },
+    { value: "yes", text: action, danger: true },
+  ]);
+  return answer === "yes";
+}
+
+// Runs `work`, showing its error instead of throwing.
+export async function attempt(work) {
+  try {
+    return await work();
+  } catch (error) {
+    showError(error);
+    return undefined;
+  }
 }
