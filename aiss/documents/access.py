@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from ..users.views import Principal
 
+# Where a list of areas to search may name the caller's personal documents too.
+PERSONAL_AREA = "personal"
+
 
 class Placed(Protocol):
     @property

@@ -20,7 +20,7 @@ from ..errors import AissError, Forbidden, NotFound, ServiceUnavailable, Validat
 from ..storage.models import Area, ChunkRecord, StoredDocument
 from ..storage.vectors import Query, VectorFilter, collection_name
 from . import sniff
-from .access import can_change, can_read, can_write_area, readable_areas
+from .access import PERSONAL_AREA, can_change, can_read, can_write_area, readable_areas
 from .events import DocumentEvent
 from .knowledge import Stored
 from .pipeline import KIND
@@ -389,15 +389,22 @@ class Library:
     def _plans(
         self, principal: Principal, scope: str | None, area_ids: list[str] | None
     ) -> list[tuple[str, VectorFilter]]:
-        """The collections to search, each with what `principal` may read of it."""
+        """The collections to search, each with what `principal` may read of it.
+
+        `area_ids` names the only areas to search; `personal` among them stands
+        for the caller's personal documents, which are otherwise left out.
+        """
         plans: list[tuple[str, VectorFilter]] = []
-        if scope in (None, "personal") and not area_ids:
+        named = set(area_ids or ())
+        personal = PERSONAL_AREA in named
+        named.discard(PERSONAL_AREA)
+        if scope in (None, "personal") and (not area_ids or personal):
             plans.append(
                 ("personal", VectorFilter(all={"owner_id": principal.user_id, "scope": "personal"}))
             )
-        if scope in (None, "shared"):
+        if scope in (None, "shared") and (not area_ids or named):
             areas = readable_areas(principal)
-            chosen = set(area_ids) if area_ids else areas
+            chosen = named if area_ids else areas
             if areas is not None and chosen is not None:
                 chosen &= areas
             if chosen is None:

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from ..documents.access import PERSONAL_AREA as PERSONAL  # how feedback counts them
 from ..documents.retrieval import DENSE_FLOOR
 
 if TYPE_CHECKING:
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
 
 PER_DOCUMENT = 2  # passages of one document among the sources, at most
 MIN_SCORE = DENSE_FLOOR  # a cosine: dense search's; hybrid search applies it in the engine
-PERSONAL = "personal"  # the area of a personal document, as feedback counts it
 CITED = re.compile(r"\[([0-9]+(?:\s*,\s*[0-9]+)*)\]")  # ASCII digits, as the prompt numbers them
 SNIPPET = 400
 PROMPT_BUDGET = 12_000  # characters of source text in one prompt

@@ -30,7 +30,8 @@ class ConversationIn(BaseModel):
     area_ids: AreaIds = Field(
         default_factory=list,
         max_length=100,
-        description="only these areas (and no personal documents); empty: all you may read",
+        description="only these areas (`personal` stands for your personal documents);"
+        " empty: all you may read",
     )
     include_personal: bool = True
 

@@ -152,7 +152,11 @@ class ChunkPage(BaseModel):
 class SearchIn(BaseModel):
     query: str = Field(min_length=1, max_length=QUERY_CHARS)
     scope: Scope | None = None
-    area_ids: list[str] | None = Field(default=None, max_length=100)
+    area_ids: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description="only these areas (`personal` stands for your personal documents)",
+    )
     tags: list[str] | None = Field(default=None, max_length=20)
     limit: int = Field(default=10, ge=1, le=50)
     mode: SearchMode | None = Field(

@@ -97,7 +97,8 @@ class RagIn(AskOptions):
     area_ids: list[Annotated[str, Field(max_length=64)]] | None = Field(
         default=None,
         max_length=100,
-        description="only these areas (and no personal documents); empty or absent: all",
+        description="only these areas (`personal` stands for your personal documents);"
+        " empty or absent: all you may read",
     )
     include_personal: bool = True
 

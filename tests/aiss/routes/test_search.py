@@ -8,6 +8,7 @@ import pytest
 
 from aiss.documents.retrieval import DENSE_FLOOR
 
+from .conftest import STRONG
 from .test_documents import ready, upload
 
 if TYPE_CHECKING:
@@ -119,3 +120,43 @@ async def test_a_question_without_a_keyword_finds_only_what_is_near_in_meaning(a
     hybrid = await search(api, token, "q z k w", limit=50)
     near = [(h["document_id"], h["chunk_index"]) for h in dense if h["score"] >= DENSE_FLOOR]
     assert [(h["document_id"], h["chunk_index"]) for h in hybrid] == near
+
+
+async def test_personal_among_the_areas_names_ones_own_documents(api: Api) -> None:
+    admin = await api.token()
+    user = await api.create_user(admin, "chooser")
+    other = await api.create_user(admin, "bystander")
+    area = (await api.call("POST", "/areas", admin, json={"name": "Kilns"})).json()["id"]
+    for who in (user, other):
+        granted = await api.call(
+            "PUT",
+            f"/users/{who['id']}/permissions",
+            admin,
+            json={"area_id": area, "read": True, "write": False},
+        )
+        assert granted.status_code == 200, granted.text
+    token = await api.token("chooser", STRONG)
+    theirs = await api.token("bystander", STRONG)
+    kiln = "The kiln glaze fires at 1240 degrees"
+    for name, who, fields in [
+        ("mine.md", token, {}),
+        ("theirs.md", theirs, {}),
+        ("area.md", admin, {"scope": "shared", "area_id": area}),
+    ]:
+        response = await upload(
+            api, who, f"# {name}\n\n{kiln}, says {name}.\n".encode(), name, **fields
+        )
+        assert (await ready(api, who, response.json()["id"]))["status"] == "ready"
+
+    async def found(area_ids: list[str]) -> set[str]:
+        return {h["title"] for h in await search(api, token, kiln, area_ids=area_ids, mode="dense")}
+
+    assert await found([]) == {"mine.md", "area.md"}
+    assert await found([area]) == {"area.md"}  # only the areas named
+    assert await found(["personal"]) == {"mine.md"}
+    assert await found(["personal", area]) == {"mine.md", "area.md"}
+    # A question asked over the same choice cites the same documents.
+    asked = await api.call(
+        "POST", "/rag/query", token, json={"question": kiln, "area_ids": ["personal"]}
+    )
+    assert {s["title"] for s in asked.json()["sources"]} == {"mine.md"}
