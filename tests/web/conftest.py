@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from aiss.app import create_app
 
@@ -28,8 +28,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 _SHOWN_4XX = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")
 
 __all__ = ["ADMIN_PASSWORD", "STRONG", "Api", "Site", "accessible", "login", "shot"]
@@ -77,16 +77,18 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def page(site: Site, browser: Browser) -> AsyncIterator[Page]:
-    """A fresh browser profile at 1280×800 on the login page; fails on any page error."""
+    """A fresh browser profile at 1280 by 800 on the login page; fails on any page error."""
     context = await browser.new_context(viewport=DESKTOP, accept_downloads=True)
     page = await context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
     page.on(
         "console",
-        lambda message: problems.append(f"console: {message.text}")
-        if message.type == "error" and not _SHOWN_4XX.match(message.text)
-        else None,
+        lambda message: (
+            problems.append(f"console: {message.text}")
+            if message.type == "error" and not _SHOWN_4XX.match(message.text)
+            else None
+        ),
     )
     await page.goto(f"{site.url}/#/ask")
     yield page
@@ -104,16 +106,20 @@ async def login(page: Page, username: str = "admin", password: str = ADMIN_PASSW
 
 async def accessible(page: Page) -> None:
     """axe-core (from the UI's npm packages) finds no serious or critical violation."""
-    await page.evaluate(AXE.read_text())  # noqa: ASYNC240 (a local file, read once per check)
+    await page.evaluate(AXE.read_text())
     violations: list[dict[str, Any]] = await page.evaluate(
         """async () => {
             const result = await axe.run(document, { resultTypes: ["violations"] });
             return result.violations
                 .filter((v) => v.impact === "serious" || v.impact === "critical")
-                .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }));
+                .map((v) => ({
+                    id: v.id, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")),
+                }));
         }"""
     )
-    assert not violations, "\n".join(f"{v['id']}: {v['help']} at {v['nodes'][:5]}" for v in violations)
+    assert not violations, "\n".join(
+        f"{v['id']}: {v['help']} at {v['nodes'][:5]}" for v in violations
+    )
 
 
 async def shot(page: Page, name: str) -> None:
@@ -132,3 +138,14 @@ async def fits(page: Page) -> None:
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"the page is {overflow}px wider than the window"
+
+
+async def uploaded(site: Site, token: str, name: str, text: str, **fields: str) -> str:
+    """A document uploaded through the API and ingested: its id."""
+    from ..aiss.routes.test_documents import ready, upload  # the API tests' helpers
+
+    response = await upload(site.api, token, text.encode(), name, **fields)
+    assert response.status_code == 202, response.text
+    document_id: str = response.json()["id"]
+    assert (await ready(site.api, token, document_id))["status"] == "ready"
+    return document_id
