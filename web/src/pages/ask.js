@@ -8,7 +8,7 @@ import { closePassage } from "./passage.js";
 
 function note(message) {
   const parts = [];
-  if (message.mode === "extractive") parts.push("Sentences from the sources (no language model is set up)");
+  if (message.mode === "extractive" && message.sources?.length !== 0) parts.push("Sentences quoted from the sources");
   if (message.standalone_question) parts.push(`searched as “${message.standalone_question}”`);
   if (message.error) parts.push(`failed: ${message.error}`);
   return parts.join(" · ");
@@ -121,7 +121,7 @@ export async function askPage(main, { args }) {
       for await (const [kind, data] of api.events(response)) {
         if (kind === "sources") view.setSources(data);
         else if (kind === "token") view.append(data.text);
-        else if (kind === "done") view.finish({ queryId: data.query_id, note: note(data) });
+        else if (kind === "done") view.finish({ queryId: data.query_id, note: note({ ...data, sources: view.sources }) });
         else if (kind === "error") {
           view.finish({ queryId: data.query_id, note: `The answer failed: ${data.message}` });
           showError(new Error(data.message));
