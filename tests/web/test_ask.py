@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import anyio
 import pytest
 from playwright.async_api import expect
 
-from .conftest import PHONE, accessible, fits, login, shot, uploaded
+from .conftest import PHONE, STRONG, accessible, fits, login, shot, uploaded
 
 if TYPE_CHECKING:
     from playwright.async_api import Locator, Page
@@ -190,3 +191,29 @@ async def test_a_phone_shows_the_chat_and_the_passage(
     await expect(passage).to_be_in_viewport()
     await fits(page)
     await shot(page, "ask-passage-phone")
+
+
+async def test_a_terminal_source_opens_the_replay_at_its_moment(site: Site, page: Page) -> None:
+    from ..aiss.routes.terminal_client import attached, open_local
+
+    await site.user("operator")
+    token = await site.api.token("operator", STRONG)
+    session = await open_local(site.api, token, index_commands=True)
+    async with attached(site.api, token, session["id"]) as term:
+        await term.status("replay-end")
+        await term.type(b"echo release-42 went to the orchard cluster\r")
+        await term.expect(rb"release-42 went")
+    with anyio.fail_after(30):  # the finished command becomes a document
+        while not (docs := (await site.api.call("GET", "/documents", token)).json()["items"]) or (
+            docs[0]["status"] != "ready"
+        ):
+            await anyio.sleep(0.2)
+    await login(page, "operator", STRONG)
+    await ask(page, "Which cluster did release-42 go to?")
+    answer = turn(page, 0).get_by_role("article", name="Answer")
+    await expect(answer).to_contain_text("orchard")
+    await answer.locator("button.cite").first.click()
+    passage = page.get_by_role("complementary", name="Source 1")
+    await passage.get_by_role("link", name="Open the replay at this moment").click()
+    assert re.fullmatch(rf".*#/replay/{session['id']}\?t=\d+\.\d", page.url), page.url
+    await site.api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
