@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 UI_STAMP := aiss/web/static/index.html
 UI_SOURCES := $(wildcard web/src/*.* web/src/pages/*.*) web/package-lock.json web/build.mjs
 
-.PHONY: serve test lint bench audit
+.PHONY: serve test lint bench audit screenshots
 
 # Debian packages; RUNLEVEL=1 keeps a package from starting a server of its own.
 APT = DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y --no-install-recommends
@@ -78,6 +78,10 @@ lint: $(DEV_STAMP) $(UI_STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The README's pictures of the web UI, taken by its browser tests.
+screenshots: $(DEV_STAMP) $(UI_STAMP)
+	AISS_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/web -q
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.actors
