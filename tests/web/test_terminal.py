@@ -215,6 +215,33 @@ async def test_a_reload_reattaches_the_same_shell_and_the_list_says_so(page: Pag
     assert "set-persimmon" in await rows(page)  # the scrollback came back too
     await check(page)
 
+    # The owner watches read-only, drives again, renames, and terminates (once sure).
+    read_only = page.get_by_role("button", name="Read-only")
+    await read_only.click()
+    await expect(page.locator("#term-state")).to_have_text("observing (read-only)")
+    await expect(read_only).to_have_attribute("aria-pressed", "true")
+    await read_only.click()
+    await expect(page.locator("#term-state")).to_have_text("attached (driver)")
+    await run(page, "echo driving-$((3*3))", r"driving-9")
+    await page.get_by_role("button", name="Rename").click()
+    renaming = page.get_by_role("dialog", name="Rename the session")
+    await renaming.get_by_label("Title").fill("renamed shell")
+    await renaming.get_by_role("button", name="Rename").click()
+    await expect(page.locator("#term-title")).to_have_text("renamed shell")
+    await expect(item(page, session_id)).to_contain_text("renamed shell")
+    await page.get_by_role("button", name="Terminate").click()
+    await page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    await expect(page.locator("#term-state")).to_have_text("attached (driver)")
+    await page.get_by_role("button", name="Terminate").click()
+    await page.get_by_role("dialog").get_by_role("button", name="Terminate").click()
+    await expect(page.locator("#term-state")).to_have_text(re.compile(r"^exited \(\d+\)$"))
+    ended = page.get_by_role("list", name="Ended sessions")
+    await page.get_by_text(re.compile(r"^Ended \(\d+\)$")).click()
+    await expect(ended.locator(f"li[data-session='{session_id}']")).to_contain_text("ended")
+    await expect(item(page, session_id).locator("a")).to_have_attribute(
+        "href", f"#/replay/{session_id}"
+    )
+
 
 def fingerprint(public_key: str) -> str:
     return str(asyncssh.import_public_key(public_key).get_fingerprint("sha256"))
