@@ -11,7 +11,7 @@ from starlette.routing import Route
 from ..api import Paging, endpoint
 from ..auth.credentials import parse_ssh_key
 from ..auth.passwords import check_strength
-from ..errors import Forbidden
+from ..errors import BadRequest, Forbidden, NotFound
 from ..users import messages as m
 from ..users.views import (
     ApiKeyView,
@@ -66,6 +66,18 @@ class SshKeyIn(BaseModel):
     title: str = Field(default="", max_length=100)
 
 
+class LookupQuery(BaseModel):
+    username: str | None = Field(default=None, min_length=1, max_length=64)
+    id: str | None = Field(default=None, pattern=r"^[0-9a-f]{24}$")
+
+
+class UserRef(BaseModel):
+    """Who a user is, as anyone signed in may learn it: to share a terminal session with."""
+
+    id: str
+    username: str
+
+
 class ApiKeyList(BaseModel):
     items: list[ApiKeyView]
 
@@ -102,6 +114,28 @@ async def change_password(request: Request, body: PasswordChange, principal: Pri
     hashed = await handle.passwords.hash(body.new_password)
     await handle.ref.ask(m.SetPassword(principal.user_id, hashed, client(request)))
     return Response(status_code=204)
+
+
+@endpoint(
+    query=LookupQuery, responses={200: UserRef}, errors=[400, 404], auth="user", tags=["users"]
+)
+async def lookup_user(request: Request, query: LookupQuery, principal: Principal) -> UserRef:
+    """An active user's id and username, by one of them (to share a terminal session with).
+
+    Give `username` or `id`; an unknown or deactivated user is 404 either way.
+    """
+    if (query.username is None) == (query.id is None):
+        raise BadRequest("give a username or an id")
+    handle = users(request).ref
+    try:
+        found = await handle.ask(
+            m.FindUser(query.username) if query.username is not None else m.GetUser(str(query.id))
+        )
+    except NotFound:
+        found = None
+    if found is None or not found.active:
+        raise NotFound("no such user")
+    return UserRef(id=found.id, username=found.username)
 
 
 @endpoint(query=Paging, responses={200: UserPage}, auth="admin", tags=["users"])
@@ -202,6 +236,7 @@ def routes() -> list[Route]:
         Route(f"{base}/me/ssh-keys", add_ssh_key, methods=["POST"]),
         Route(f"{base}/me/ssh-keys", list_ssh_keys, methods=["GET"]),
         Route(f"{base}/me/ssh-keys/{{key_id}}", delete_ssh_key, methods=["DELETE"]),
+        Route(f"{base}/lookup", lookup_user, methods=["GET"]),
         Route(base, list_users, methods=["GET"]),
         Route(base, create_user, methods=["POST"]),
         Route(f"{base}/{{user_id}}", get_user, methods=["GET"]),

@@ -111,6 +111,36 @@ async def test_users_cannot_use_admin_routes_and_strangers_nothing(api: Api) -> 
         assert response.status_code == 401
 
 
+async def test_a_user_looks_up_another_by_name_or_id_to_share_with(api: Api) -> None:
+    admin = await api.token()
+    me = await api.create_user(admin, fresh())
+    other = await api.create_user(admin, fresh())
+    token = await api.token(me["username"], STRONG)
+    expected = {"id": other["id"], "username": other["username"]}
+    for params in (
+        {"username": other["username"]},
+        {"username": other["username"].upper()},  # usernames are case-insensitive
+        {"id": other["id"]},
+    ):
+        found = await api.call("GET", "/users/lookup", token, params=params)
+        assert found.status_code == 200, found.text
+        assert found.json() == expected  # no email, role or permissions
+    for params in ({"username": "nobody-here"}, {"id": "000000000000000000000000"}):
+        missing = await api.call("GET", "/users/lookup", token, params=params)
+        assert missing.status_code == 404 and missing.json()["message"] == "no such user"
+    for params in ({}, {"username": other["username"], "id": other["id"]}):
+        assert (await api.call("GET", "/users/lookup", token, params=params)).status_code == 400
+    bad = await api.call("GET", "/users/lookup", token, params={"id": "not-an-id"})
+    assert bad.status_code == 422
+    anonymous = await api.call("GET", "/users/lookup", None, params={"id": other["id"]})
+    assert anonymous.status_code == 401
+    # A deactivated user is not found: nothing is shared with an account that cannot log in.
+    await api.call("PUT", f"/users/{other['id']}", admin, json={"active": False})
+    for params in ({"username": other["username"]}, {"id": other["id"]}):
+        gone = await api.call("GET", "/users/lookup", token, params=params)
+        assert gone.status_code == 404
+
+
 async def test_api_keys_work_as_bearer_until_deleted_or_expired(api: Api) -> None:
     admin = await api.token()
     user = await api.create_user(admin, fresh())
