@@ -70,6 +70,14 @@ logger = logging.getLogger("aiss")
 UPSTREAM_TIMEOUT = httpx.Timeout(connect=5.0, read=None, write=60.0, pool=10.0)
 
 
+ABOUT = """A team's knowledge and terminals: documents, answers that cite them, shell sessions.
+
+Most operations take `Authorization: Bearer` with an access token (POST
+/api/v1/auth/login) or an API key (POST /api/v1/users/me/api-keys, or the web
+UI's settings). Every error answers with an `ErrorBody` whose `error` code says
+what went wrong."""
+
+
 def _version() -> str:
     try:
         return version("aiss")
@@ -97,6 +105,25 @@ def _proxy_routes(settings: Settings, client: httpx.AsyncClient) -> list[BaseRou
         Route("/v1/{rest:path}", proxy),
         Route("/mcp", proxy),
         WebSocketRoute("/api/{rest:path}", proxy),
+    ]
+
+
+def api_routes() -> list[BaseRoute]:
+    """Every route the roles serve between them: what /openapi.json describes."""
+    return [
+        *health.routes(),
+        *auth.routes(),
+        *browser.routes(),
+        *user_routes.routes(),
+        *embedding_routes.routes(),
+        *document_routes.routes(),
+        *area_routes.routes(),
+        *llm_routes.routes(),
+        *rag_routes.routes(),
+        *conversation_routes.routes(),
+        *context_routes.routes(),
+        *terminal_routes.routes(),
+        *terminal_records.routes(),
     ]
 
 
@@ -146,22 +173,8 @@ def create_app(
     if terminals is not None:
         extra.append(terminals.terminals.metric_families)
     metrics = Metrics(root.nodes, extra)
-    routes: list[BaseRoute] = [
-        *health.routes(),
-        *auth.routes(),
-        *browser.routes(),
-        *user_routes.routes(),
-        *embedding_routes.routes(),
-        *document_routes.routes(),
-        *area_routes.routes(),
-        *llm_routes.routes(),
-        *rag_routes.routes(),
-        *conversation_routes.routes(),
-        *context_routes.routes(),
-        *terminal_routes.routes(),
-        *terminal_records.routes(),
-    ]
-    document = openapi_document(routes, title="AISS", version=_version())
+    routes = api_routes()
+    document = openapi_document(routes, title="AISS", version=_version(), description=ABOUT)
     if client is not None and settings.role == "gateway":
         routes = [*health.routes(), *_proxy_routes(settings, client)]
     mcp = McpEndpoint(settings.cors_allowed_origins)

@@ -33,6 +33,8 @@ from actors import ActorDead, AskTimeout, MailboxFull, TooManyChildren
 
 
 class AissError(Exception):
+    """A failure inside the server; its message tells the client nothing more."""
+
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal"
     ws_close: ClassVar[int] = 1011
@@ -47,14 +49,20 @@ class AissError(Exception):
 
 
 class BadRequest(AissError):
+    """The request cannot be read: a body that is not JSON, a multipart that cannot be parsed."""
+
     status, code, ws_close = 400, "bad_request", 1007
 
 
 class ValidationFailed(BadRequest):
+    """The input does not match its schema; `details` lists the fields that are wrong."""
+
     status, code = 422, "validation_failed"
 
 
 class Unauthorized(AissError):
+    """No credential, or one that is wrong, expired or revoked."""
+
     status, code, ws_close = 401, "unauthorized", 4401
 
     def headers(self) -> dict[str, str]:
@@ -62,14 +70,20 @@ class Unauthorized(AissError):
 
 
 class Forbidden(AissError):
+    """The caller is known but may not do this."""
+
     status, code, ws_close = 403, "forbidden", 4403
 
 
 class NotFound(AissError):
+    """No such thing, or one the caller may not see."""
+
     status, code, ws_close = 404, "not_found", 4404
 
 
 class MethodNotAllowed(AissError):
+    """The path exists but does not take this method."""
+
     status, code = 405, "method_not_allowed"
 
 
@@ -90,18 +104,26 @@ class HostKeyChanged(HostKeyUnknown):
 
 
 class Conflict(AissError):
+    """The change clashes with what exists: a name taken, something still in use."""
+
     status, code, ws_close = 409, "conflict", 4409
 
 
 class PayloadTooLarge(AissError):
+    """The body is larger than the endpoint takes."""
+
     status, code, ws_close = 413, "payload_too_large", 1009
 
 
 class UnsupportedMediaType(AissError):
+    """The body is not of the media type the endpoint reads."""
+
     status, code, ws_close = 415, "unsupported_media_type", 1003
 
 
 class TooManyRequests(AissError):
+    """Too many requests, or a part of the server is busy: retry after `Retry-After` seconds."""
+
     status, code, ws_close = 429, "too_many_requests", 1013
 
     def __init__(self, message: str, retry_after: int = 1, details: Any = None) -> None:
@@ -119,6 +141,8 @@ class UpstreamFailed(AissError):
 
 
 class ServiceUnavailable(AissError):
+    """A part of the server is down, or not served by this process; retry later."""
+
     status, code, ws_close = 503, "unavailable", 1013
 
     def __init__(self, message: str, retry_after: int | None = None, details: Any = None) -> None:
@@ -138,6 +162,8 @@ class StoreUnavailable(ServiceUnavailable):
 
 
 class Timeout(AissError):
+    """A part of the server did not answer in time."""
+
     status, code, ws_close = 504, "timeout", 1011
 
 
@@ -185,6 +211,29 @@ def as_aiss_error(exc: BaseException) -> AissError:
             if known and all(type(e) is not AissError for e in known):
                 return known[0]
     return AissError("internal error")
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    code: str
+    status: int
+    meaning: str
+
+
+def error_codes() -> list[ErrorCode]:
+    """Every `error` a client may read, from the tree itself so that none goes undocumented.
+
+    Where a subclass keeps its parent's code (StoreUnavailable), the parent says what it means.
+    """
+    found: dict[str, ErrorCode] = {}
+    pending: list[type[AissError]] = [AissError]
+    while pending:
+        kind = pending.pop(0)
+        pending.extend(kind.__subclasses__())
+        if kind.code not in found:
+            meaning = " ".join((kind.__doc__ or "").split())
+            found[kind.code] = ErrorCode(kind.code, kind.status, meaning)
+    return sorted(found.values(), key=lambda e: (e.status, e.code))
 
 
 def from_http_status(status: int, message: str) -> AissError:

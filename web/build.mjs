@@ -6,7 +6,8 @@ const out = new URL("../aiss/web/static/", import.meta.url);
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
 await build({
-  entryPoints: { app: "src/main.js" },
+  // The app, and the API documentation page at /docs (Swagger UI, bundled: nothing from outside).
+  entryPoints: { app: "src/main.js", docs: "src/docs.js" },
   bundle: true,
   format: "esm",
   minify: true,
@@ -16,4 +17,6 @@ await build({
   loader: { ".woff2": "file", ".ttf": "file" },
   logLevel: "warning",
 });
-await copyFile(new URL("src/index.html", import.meta.url), new URL("index.html", out));
+for (const page of ["index.html", "docs.html"]) {
+  await copyFile(new URL(`src/${page}`, import.meta.url), new URL(page, out));
+}

@@ -25,6 +25,8 @@ logger = logging.getLogger("aiss.embedding")
 
 
 class BackendUnavailable(AissError):
+    """The configured embedding backend cannot run on this machine."""
+
     code = "backend_unavailable"
 
 

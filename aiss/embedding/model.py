@@ -28,6 +28,8 @@ Pooling = Literal["cls", "mean"]
 
 
 class ModelNotFound(AissError):
+    """The embedding model's files are missing: the server's installation needs fixing."""
+
     code = "model_not_found"
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..api import endpoint
+from ..api import Credential, endpoint
 from ..errors import Forbidden, Unauthorized
 from ..users.messages import LoginFinish, LoginStart, Logout, Refresh
 from .auth import Login, client, users
@@ -30,6 +30,42 @@ if TYPE_CHECKING:
 API = "/api/v1/auth/browser"
 REFRESH = "aiss_refresh"
 CSRF = "aiss_csrf"
+
+
+# What refreshing and logging out check, together: the cookies a browser login set and the
+# header that proves the page could read one of them.
+SESSION_CREDENTIALS = (
+    Credential(
+        "browserRefresh",
+        {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": REFRESH,
+            "description": "The web UI's refresh token: an httpOnly cookie that"
+            f" POST {API}/login sets, sent to {API}/* only.",
+        },
+    ),
+    Credential(
+        "csrfCookie",
+        {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": CSRF,
+            "description": f"A readable cookie that POST {API}/login sets beside the refresh"
+            " token; the X-CSRF-Token header repeats it.",
+        },
+    ),
+    Credential(
+        "csrfHeader",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-CSRF-Token",
+            "description": f"The value of the {CSRF} cookie (double submit): another site"
+            " can make a browser send the cookies but cannot read them.",
+        },
+    ),
+)
 
 
 class BrowserSession(BaseModel):
@@ -88,14 +124,19 @@ async def browser_login(request: Request, body: Login) -> Response:
     return _answer(request, pair)
 
 
-@endpoint(responses={200: BrowserSession}, errors=[401, 403], tags=["auth"])
+@endpoint(
+    responses={200: BrowserSession},
+    errors=[401, 403],
+    tags=["auth"],
+    credentials=SESSION_CREDENTIALS,
+)
 async def browser_refresh(request: Request) -> Response:
     """A new access token from the refresh cookie (rotated, with reuse detection)."""
     token = _checked_refresh(request)
     return _answer(request, await users(request).ref.ask(Refresh(token, client(request))))
 
 
-@endpoint(responses={204: None}, errors=[401, 403], tags=["auth"])
+@endpoint(responses={204: None}, errors=[401, 403], tags=["auth"], credentials=SESSION_CREDENTIALS)
 async def browser_logout(request: Request) -> Response:
     """End the browser login and clear its cookies."""
     token = _checked_refresh(request)

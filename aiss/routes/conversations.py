@@ -12,7 +12,17 @@ from starlette.routing import Route
 
 from ..api import Paging, endpoint
 from ..users.views import iso
-from .rag import AskOptions, FeedbackView, HistoryItem, RagOut, Source, Text, answerer, respond
+from .rag import (
+    ANSWER_EVENTS,
+    AskOptions,
+    FeedbackView,
+    HistoryItem,
+    RagOut,
+    Source,
+    Text,
+    answerer,
+    respond,
+)
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -191,7 +201,7 @@ async def delete(request: Request, principal: Principal) -> Response:
 
 @endpoint(
     body=MessageIn,
-    responses={200: RagOut},
+    responses={200: (RagOut, ANSWER_EVENTS)},
     errors=[404, 429, 502, 503],
     auth="user",
     tags=["conversations"],

@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..api import Paging, endpoint
+from ..api import EventStream, Paging, endpoint
 from ..documents.access import can_read
+from ..documents.events import STAGES
 from ..documents.library import Upload, check_tags
 from ..documents.retrieval import QUERY_CHARS
 from ..errors import (
@@ -49,6 +50,33 @@ class UploadFields(BaseModel):
     tags: str = Field(default="", max_length=1100, description="comma-separated")
     scope: Scope = "personal"
     area_id: str = Field(default="", max_length=128)
+
+
+class UploadForm(UploadFields):
+    """The multipart body of an upload, as documented; the handler reads it itself."""
+
+    file: bytes = Field(
+        description="the document; its type is read from its content",
+        json_schema_extra={"contentMediaType": "application/octet-stream"},
+    )
+
+
+class DocumentProgress(BaseModel):
+    """A step of a document's ingestion."""
+
+    document_id: str
+    stage: str = Field(json_schema_extra={"enum": list(STAGES)})
+    percent: int = Field(ge=0, le=100)
+    error: str = Field(description="why it failed; empty unless the stage is failed")
+
+
+PROGRESS = EventStream(
+    events={"document": (DocumentProgress, "a document you may read moved on")},
+    description="Server-sent events for as long as the client stays: a `: connected` comment"
+    f" first, then the events, with a `: keep-alive` comment after {KEEP_ALIVE:g} quiet seconds.",
+    example='event: document\ndata: {"document_id": "66f1c0ffee0123456789abcd",'
+    ' "stage": "embedding", "percent": 60, "error": ""}\n\n',
+)
 
 
 class Accepted(BaseModel):
@@ -229,8 +257,9 @@ def _limited(request: Request, limit: int) -> Request:
 
 
 @endpoint(
+    form=UploadForm,
     responses={202: Accepted},
-    errors=[403, 413, 415, 422],
+    errors=[400, 403, 413, 415],
     auth="user",
     tags=["documents"],
 )
@@ -373,7 +402,7 @@ async def chunks(request: Request, query: Paging, principal: Principal) -> Chunk
     )
 
 
-@endpoint(responses={200: "text/event-stream"}, auth="user", tags=["documents"])
+@endpoint(responses={200: PROGRESS}, auth="user", tags=["documents"])
 async def events(request: Request, principal: Principal) -> Response:
     """Server-sent events of the documents you may read: `{document_id, stage, percent, error}`."""
     bus = library(request).bus

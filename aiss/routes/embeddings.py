@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
-from ..api import endpoint
+from ..api import Credential, endpoint
 from ..embedding.remote import EMBED_PATH
 from ..embedding.schedule import Lane
 from ..embedding.service import Embedder
@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from ..users.views import Principal
 
 MAX_TEXT_CHARS = 100_000
+SERVICE_TOKEN = Credential(
+    "serviceToken",
+    {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A short-lived token one AISS role signs for another; no user has one.",
+    },
+)
 
 
 class EmbeddingRequest(BaseModel):
@@ -141,6 +149,7 @@ async def models(request: Request, principal: Principal) -> ModelList:
     responses={200: InternalEmbedResponse},
     errors=[401, 404, 429, 503, 504],
     tags=["internal"],
+    credentials=[SERVICE_TOKEN],
 )
 async def internal_embed(request: Request, body: InternalEmbedRequest) -> InternalEmbedResponse:
     """Embed for another AISS role (a service token); never routed by the gateway."""

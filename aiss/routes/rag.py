@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from beanie import PydanticObjectId
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, RootModel
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..api import Paging, endpoint
+from ..api import ErrorBody, EventStream, Paging, endpoint
 from ..errors import NotFound, error_response
 from ..rag import feedback, prompt
 from ..rag.answer import QUESTION_CHARS, Question
@@ -116,9 +116,9 @@ class Source(BaseModel):
     )
 
 
-class RagOut(BaseModel):
-    answer: str
-    sources: list[Source]
+class AnswerDone(BaseModel):
+    """How an answer was made: all of a JSON answer but its text and sources."""
+
     mode: str = Field(description="llm, or extractive: sentences of the sources, cited")
     provider: str | None
     model: str | None
@@ -130,6 +130,44 @@ class RagOut(BaseModel):
     standalone_question: str | None = Field(
         default=None, description="what was searched: a follow-up as the model rewrote it"
     )
+
+
+class RagOut(AnswerDone):
+    answer: str
+    sources: list[Source]
+
+
+class Sources(RootModel[list[Source]]):
+    """The passages an answer may cite, numbered as its [n]."""
+
+
+class AnswerText(BaseModel):
+    text: str = Field(description="the next piece of the answer, to append")
+
+
+class AnswerFailed(ErrorBody):
+    """The answer failed after it began; what was written of it is kept under `query_id`."""
+
+    query_id: str
+
+
+ANSWER_EVENTS = EventStream(
+    events={
+        "sources": (Sources, "the passages retrieved, first"),
+        "token": (AnswerText, "a piece of the answer, as it is written"),
+        "done": (AnswerDone, "how the answer was made, once it is whole"),
+        "error": (AnswerFailed, "why the answer failed, instead of done"),
+    },
+    description="With `Accept: text/event-stream`, server-sent events instead of JSON:",
+    example='event: sources\ndata: [{"n": 1, "document_id": "66f1c0ffee0123456789abcd",'
+    ' "title": "Guide", "chunk_index": 0, "page": null, "snippet": "…", "score": 0.82,'
+    ' "link": null}]\n\nevent: token\ndata: {"text": "Restart the service [1]."}\n\n'
+    'event: done\ndata: {"mode": "llm", "provider": "ollama", "model": "llama3",'
+    ' "usage": {"prompt_tokens": 812, "completion_tokens": 9, "total_tokens": 821},'
+    ' "first_token_ms": 340.2,'
+    ' "processing_time_ms": 910.5, "query_id": "66f1c0ffee0123456789abce",'
+    ' "conversation_id": null, "standalone_question": null}\n\n',
+)
 
 
 class FeedbackIn(BaseModel):
@@ -260,7 +298,7 @@ def _result(outcome: Outcome, conversation_id: str) -> RagOut:
 
 def _done(outcome: Outcome, conversation_id: str) -> dict[str, Any]:
     result = _result(outcome, conversation_id).model_dump(mode="json")
-    return {k: v for k, v in result.items() if k not in ("answer", "sources")}
+    return {k: v for k, v in result.items() if k in AnswerDone.model_fields}
 
 
 def _round(ms: float | None) -> float | None:
@@ -291,7 +329,11 @@ async def respond(request: Request, answer: Answer) -> Response:
 
 
 @endpoint(
-    body=RagIn, responses={200: RagOut}, errors=[404, 429, 502, 503], auth="user", tags=["rag"]
+    body=RagIn,
+    responses={200: (RagOut, ANSWER_EVENTS)},
+    errors=[404, 429, 502, 503],
+    auth="user",
+    tags=["rag"],
 )
 async def query(request: Request, body: RagIn, principal: Principal) -> Response:
     """Answer a question from the documents you may read, citing them as [n].

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from aiss.app import create_app
 from aiss.config import Settings
@@ -11,7 +12,7 @@ from aiss.config import Settings
 from ...servers import serving
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
     from pathlib import Path
 
     import httpx
@@ -73,6 +74,23 @@ class Api:
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+async def documented_events(
+    api: Api, path: str, method: str = "post"
+) -> Callable[[str, Any], None]:
+    """A check that a server-sent event is one /openapi.json documents, with data to match."""
+    document = (await api.http.get("/openapi.json")).json()
+    answer = document["paths"][path][method]["responses"]["200"]
+    events = answer["content"]["text/event-stream"]["x-events"]
+
+    def check(kind: str, data: Any) -> None:
+        assert kind in events, f"the event {kind!r} is not documented"
+        # The component schemas travel with the event's so that its $refs resolve.
+        schema = {**events[kind]["schema"], "components": document["components"]}
+        Draft202012Validator(schema).validate(data)
+
+    return check
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .conftest import documented_events
 from .test_documents import ready, upload, user
 
 if TYPE_CHECKING:
@@ -105,6 +106,9 @@ async def test_messages_stream_as_server_sent_events(api: Api) -> None:
             elif line.startswith("data: "):
                 events.append((kind, json.loads(line[6:])))
     assert events[0][0] == "sources" and events[-1][0] == "done"
+    check = await documented_events(api, "/api/v1/conversations/{conversation_id}/messages")
+    for kind, data in events:
+        check(kind, data)
     assert events[0][1][0]["document_id"] == rsync
     done = events[-1][1]
     assert done["conversation_id"] == talk["id"]

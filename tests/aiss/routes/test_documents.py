@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from aiss.storage.models import ChunkRecord
 
 from ..documents.files import docx_file, pdf
-from .conftest import STRONG, Api
+from .conftest import STRONG, Api, documented_events
 
 if TYPE_CHECKING:
     import httpx
@@ -216,16 +216,21 @@ async def test_progress_streams_as_server_sent_events(api: Api) -> None:
     seen: dict[str, list[dict[str, Any]]] = {"me": [], "stranger": []}
 
     connected = {"me": anyio.Event(), "stranger": anyio.Event()}
+    check = await documented_events(api, "/api/v1/events", "get")
 
     async def listen(who: str, secret: str, stop: anyio.Event) -> None:
         headers = {"Authorization": f"Bearer {secret}"}
         async with api.http.stream("GET", "/api/v1/events", headers=headers) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
+            kind = ""
             async for line in response.aiter_lines():
                 if line.startswith(": connected"):
                     connected[who].set()
+                if line.startswith("event: "):
+                    kind = line[7:]
                 if line.startswith("data: "):
                     seen[who].append(json.loads(line[6:]))
+                    check(kind, seen[who][-1])
                     if seen[who][-1]["stage"] in ("ready", "failed"):
                         stop.set()
                         return

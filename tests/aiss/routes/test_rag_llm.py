@@ -18,7 +18,7 @@ from aiss.rag.followup import REWRITE_TOKENS
 from ...fake_llm import FakeLlm
 from ...llama import MODEL_NAME, llama_server
 from ...servers import serving
-from .conftest import Api, app_settings
+from .conftest import Api, app_settings, documented_events
 from .test_conversations import FIND, FIRST, FOLLOW_UP, RSYNC
 from .test_documents import new_area, ready, upload, user
 
@@ -85,6 +85,9 @@ async def sse(api: Api, token: str, body: dict[str, Any]) -> list[tuple[str, Any
                 kind = line[7:]
             elif line.startswith("data: "):
                 events.append((kind, json.loads(line[6:])))
+    check = await documented_events(api, "/api/v1/rag/query")
+    for kind, data in events:
+        check(kind, data)
     return events
 
 
