@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from ..documents.access import PERSONAL_AREA as PERSONAL  # how feedback counts them
+from ..documents.access import PERSONAL_AREA
 from ..documents.retrieval import DENSE_FLOOR
 
 if TYPE_CHECKING:
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from ..documents.library import Hit
 
+PERSONAL = PERSONAL_AREA  # the area of a personal document, as feedback counts it
 PER_DOCUMENT = 2  # passages of one document among the sources, at most
 MIN_SCORE = DENSE_FLOOR  # a cosine: dense search's; hybrid search applies it in the engine
 CITED = re.compile(r"\[([0-9]+(?:\s*,\s*[0-9]+)*)\]")  # ASCII digits, as the prompt numbers them

@@ -138,15 +138,15 @@ async def test_personal_among_the_areas_names_ones_own_documents(api: Api) -> No
     token = await api.token("chooser", STRONG)
     theirs = await api.token("bystander", STRONG)
     kiln = "The kiln glaze fires at 1240 degrees"
-    for name, who, fields in [
+    for name, owner, fields in [
         ("mine.md", token, {}),
         ("theirs.md", theirs, {}),
         ("area.md", admin, {"scope": "shared", "area_id": area}),
     ]:
         response = await upload(
-            api, who, f"# {name}\n\n{kiln}, says {name}.\n".encode(), name, **fields
+            api, owner, f"# {name}\n\n{kiln}, says {name}.\n".encode(), name, **fields
         )
-        assert (await ready(api, who, response.json()["id"]))["status"] == "ready"
+        assert (await ready(api, owner, response.json()["id"]))["status"] == "ready"
 
     async def found(area_ids: list[str]) -> set[str]:
         return {h["title"] for h in await search(api, token, kiln, area_ids=area_ids, mode="dense")}
