@@ -206,7 +206,8 @@ async def test_a_reload_reattaches_the_same_shell_and_the_list_says_so(page: Pag
     await login(page)
     await page.goto(page.url.split("#")[0] + "#/terminal")
     session_id = await open_local(page, "kept shell")
-    await run(page, "export KEPT_WORD=persimmon; echo set-$KEPT_WORD", r"set-persimmon")
+    await run(page, "export KEPT_WORD=persimmon", r"\$")
+    await run(page, "echo set-$KEPT_WORD", r"set-persimmon")  # short: no wrapped line
     await page.reload()
     await expect(page.locator("#term-state")).to_have_text("attached (driver)", timeout=15_000)
     await expect(item(page, session_id).locator(".item")).to_have_attribute("aria-current", "true")
