@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
@@ -10,7 +11,7 @@ from playwright.async_api import expect
 from .conftest import ADMIN_PASSWORD, PHONE, accessible, fits, login, shot
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser, Page, Route
 
     from .conftest import Site
 
@@ -91,3 +92,28 @@ async def test_a_phone_gets_the_whole_navigation(page: Page) -> None:
     for name in ("Ask", "Documents", "Terminal", "Settings", "Admin", "API docs"):
         await expect(nav.get_by_role("link", name=name)).to_be_in_viewport()
     await fits(page)
+
+
+async def test_a_page_left_while_it_loads_never_shows_beside_the_next(
+    site: Site, page: Page
+) -> None:
+    await login(page)
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        held.set()
+        await release.wait()
+        await route.continue_()
+
+    await page.route("**/api/v1/conversations?*", hold)
+    await page.goto(f"{site.url}/#/documents")
+    await page.goto(f"{site.url}/#/ask")  # the Ask page waits for its conversations
+    await held.wait()
+    await page.goto(f"{site.url}/#/documents")
+    await expect(page.get_by_role("heading", name="Documents", exact=True)).to_be_visible()
+    async with page.expect_response("**/api/v1/conversations?*"):
+        release.set()
+    await expect(page.get_by_role("table", name="Documents")).to_be_visible()
+    await expect(page.get_by_role("navigation", name="Conversations")).to_have_count(0)
+    await expect(page.get_by_label("Question")).to_have_count(0)

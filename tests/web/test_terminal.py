@@ -6,18 +6,16 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import asyncssh
 import pytest
-from playwright.async_api import ViewportSize, expect
+from playwright.async_api import expect
 
 from ..aiss.routes.test_documents import ready, upload
 from ..servers import free_port
 from ..ssh_servers import current_user, openssh_server
-from . import conftest
-from .conftest import _SHOWN_4XX, STRONG, accessible, fits, login, shot
+from .conftest import DESKTOP, PHONE, STRONG, accessible, fits, login, shot, watched
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -28,8 +26,6 @@ if TYPE_CHECKING:
     from .conftest import Site
 
 pytestmark = pytest.mark.anyio
-DESKTOP: ViewportSize = {"width": conftest.DESKTOP["width"], "height": conftest.DESKTOP["height"]}
-PHONE: ViewportSize = {"width": conftest.PHONE["width"], "height": conftest.PHONE["height"]}
 FACT = "The harbour crane is inspected every Thursday by Margit Olsen."
 
 
@@ -50,27 +46,6 @@ async def no_sessions_left(site: Site) -> AsyncIterator[None]:
             await site.api.call("DELETE", f"/terminal/sessions/{session['id']}", admin)
 
 
-@asynccontextmanager
-async def another(browser: Browser, site: Site) -> AsyncIterator[Page]:
-    """A second browser profile, watched for errors as the `page` fixture is."""
-    context = await browser.new_context(viewport=DESKTOP)
-    page = await context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"console: {message.text}")
-            if message.type == "error" and not _SHOWN_4XX.match(message.text)
-            else None
-        ),
-    )
-    await page.goto(f"{site.url}/#/terminal")
-    yield page
-    await context.close()
-    assert not problems, "\n".join(problems)
-
-
 async def rows(page: Page) -> str:
     """The terminal's rows as text (xterm.js keeps them in the page in screen-reader mode)."""
     return "\n".join(await page.locator(".xterm-accessibility-tree > div").all_inner_texts())
@@ -89,6 +64,15 @@ async def run(page: Page, command: str, expected: str, timeout: float = 10.0) ->
             return found
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"no {expected!r} after {command!r} in:\n{screen}")
+        await page.wait_for_timeout(100)
+
+
+async def prompted(page: Page, timeout: float = 10.0) -> None:
+    """Until the last row that is not blank ends with a shell's prompt."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not re.search(r"[$#] ?\s*$", (await rows(page)).rstrip() + " "):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no prompt in:\n{await rows(page)}")
         await page.wait_for_timeout(100)
 
 
@@ -292,7 +276,9 @@ async def test_ssh_asks_to_confirm_an_unknown_host_key_and_alarms_on_a_changed_o
     await expect(dialog.get_by_label("Username", exact=True)).to_have_value(current_user())
     await accessible(page)
 
-    # The right port and a key: connected, and a command runs on the target.
+    # The right port and a key: connected, and a command runs on the target (in a
+    # terminal opened wide enough that the command does not wrap).
+    await page.set_viewport_size(DESKTOP)
     await dialog.get_by_label("Port").fill(str(sshd.port))
     await dialog.get_by_label("A private key").check()
     await dialog.get_by_label("Private key (OpenSSH or PEM)").fill(sshd.client_key)
@@ -301,6 +287,7 @@ async def test_ssh_asks_to_confirm_an_unknown_host_key_and_alarms_on_a_changed_o
     await expect(page.locator("#term-state")).to_have_text("attached (driver)", timeout=15_000)
     session_id = await shown_session(page)
     await expect(item(page, session_id)).to_contain_text(f"{current_user()}@127.0.0.1:{sshd.port}")
+    await prompted(page)  # typed before the remote prompt, the line would be echoed twice
     await run(page, "echo over-ssh-$((6*7)) $SSH_CONNECTION", r"over-ssh-42 127\.0\.0\.1")
     await check(page)
 
@@ -368,7 +355,7 @@ async def test_a_shared_session_is_watched_read_only(
     await accessible(page)
     await sharing.get_by_role("button", name="Close").click()
 
-    async with another(browser, site) as bob:
+    async with watched(browser, f"{site.url}/#/terminal") as bob:
         await login(bob, name, STRONG)
         theirs = bob.locator(".term-sessions ul[aria-labelledby='term-shared']")
         await expect(theirs.locator(f"li[data-session='{session_id}']")).to_contain_text(

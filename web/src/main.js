@@ -14,7 +14,7 @@ import { adminPage } from "./pages/admin.js";
 // Each page: `async (main, {user, args, params}) => leave?`. A page that fills the
 // window (no page scroll, its own panes) says so with `full`.
 const pages = {
-  ask: { render: askPage, title: "Ask", full: true },
+  ask: { render: askPage, title: "Ask", full: (args) => args[0] !== "history" },
   documents: { render: documentsPage, title: "Documents" },
   document: { render: documentPage, title: "Document", nav: "documents" },
   terminal: { render: terminalPage, title: "Terminal", full: true },
@@ -42,7 +42,10 @@ async function route() {
   }
   const { name, args, params } = parse();
   const main = document.getElementById("main");
-  main.replaceChildren();
+  // Each turn renders into a view of its own: a page still loading when the next one
+  // is asked for finishes into a detached view, never beside its successor.
+  const view = h("div", { class: "view" });
+  main.replaceChildren(view);
   main.className = "";
   const header = document.getElementById("top");
   let user = null;
@@ -55,7 +58,7 @@ async function route() {
   if (!user) {
     header.hidden = true;
     document.title = "Log in · AISS";
-    loginPage(main, () => {
+    loginPage(view, () => {
       if (!name || name === "login") location.hash = "#/ask";
       route();
     });
@@ -71,18 +74,25 @@ async function route() {
     else link.removeAttribute("aria-current");
   }
   document.title = `${page.title} · AISS`;
-  main.classList.toggle("full", Boolean(page.full));
+  main.classList.toggle("full", typeof page.full === "function" ? page.full(args) : Boolean(page.full));
+  let done = null;
   try {
-    leave = (await page.render(main, { user, args, params })) || null;
+    done = (await page.render(view, { user, args, params })) || null;
   } catch (error) {
+    if (turn !== routing) return;
     if (error?.status === 401) {
       api.forget();
       route();
       return;
     }
-    main.append(h("p", { class: "muted", text: "This page could not be shown." }));
+    view.append(h("p", { class: "muted", text: "This page could not be shown." }));
     showError(error);
   }
+  if (turn !== routing) {
+    await done?.(); // superseded while it loaded: its streams and timers end now
+    return;
+  }
+  leave = done;
   if (turn === routing && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 

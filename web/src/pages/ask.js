@@ -196,7 +196,6 @@ async function historyView(main) {
     }
     if (!offset) items.append(h("li", { class: "empty", text: "No questions yet." }));
   }
-  main.classList.remove("full");
   main.append(h("div", { class: "page" }, h("div", { class: "row" }, h("h1", { class: "grow", text: "History of questions" }),
     h("a", { href: "#/ask", text: "Back to the chat" })), items, more));
   await load();
