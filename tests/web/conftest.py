@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,17 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 _SHOWN_4XX = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")
 
-__all__ = ["ADMIN_PASSWORD", "STRONG", "Api", "Site", "accessible", "login", "shot"]
+__all__ = [
+    "ADMIN_PASSWORD",
+    "STRONG",
+    "Api",
+    "Site",
+    "accessible",
+    "fits",
+    "login",
+    "shot",
+    "watched",
+]
 
 
 @pytest.fixture(scope="session")
@@ -75,9 +86,9 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-@pytest.fixture
-async def page(site: Site, browser: Browser) -> AsyncIterator[Page]:
-    """A fresh browser profile at 1280 by 800 on the login page; fails on any page error."""
+@asynccontextmanager
+async def watched(browser: Browser, url: str) -> AsyncIterator[Page]:
+    """A fresh browser profile at 1280 by 800 on `url`; fails on any page error."""
     context = await browser.new_context(viewport=DESKTOP, accept_downloads=True)
     page = await context.new_page()
     problems: list[str] = []
@@ -90,10 +101,17 @@ async def page(site: Site, browser: Browser) -> AsyncIterator[Page]:
             else None
         ),
     )
-    await page.goto(f"{site.url}/#/ask")
+    await page.goto(url)
     yield page
     await context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+async def page(site: Site, browser: Browser) -> AsyncIterator[Page]:
+    """A watched profile on the login page."""
+    async with watched(browser, f"{site.url}/#/ask") as page:
+        yield page
 
 
 async def login(page: Page, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
@@ -132,12 +150,19 @@ async def shot(page: Page, name: str) -> None:
         shutil.copyfile(path, Path(target) / path.name)
 
 
-async def fits(page: Page) -> None:
-    """Nothing is wider than the window: no sideways scrolling, nothing cut off."""
+async def fits(page: Page, *, pane: bool = False) -> None:
+    """Nothing is wider than the window: no sideways scrolling, nothing cut off; with
+    `pane`, the main pane does not scroll sideways either (only tables may, inside)."""
     overflow = await page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"the page is {overflow}px wider than the window"
+    if pane:
+        overflow = await page.evaluate(
+            "() => { const m = document.getElementById('main');"
+            " return m.scrollWidth - m.clientWidth; }"
+        )
+        assert overflow <= 0, f"the main pane is {overflow}px wider than the window"
 
 
 async def uploaded(site: Site, token: str, name: str, text: str, **fields: str) -> str:

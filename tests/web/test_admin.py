@@ -13,8 +13,7 @@ from aiss.llm.calls import litellm
 
 from ..fake_llm import FakeLlm
 from ..servers import free_port, serving
-from .conftest import STRONG, accessible, login, shot
-from .layout import PHONE, fits_wholly
+from .conftest import PHONE, STRONG, accessible, fits, login, shot
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -198,7 +197,7 @@ async def test_an_area_keeps_its_details_prompt_and_model(
         chosen = await site.api.call("GET", f"/areas/{area_id}/primary-llm", admin)
         assert chosen.json()["provider_id"] == llm["id"]
         await accessible(page)
-        await fits_wholly(page)
+        await fits(page, pane=True)
 
         delete = page.get_by_role("form", name="Delete this area")
         await delete.get_by_role("button", name="Delete area").click()
@@ -250,7 +249,7 @@ async def test_a_provider_is_tested_made_default_and_deleted(
         works = page.get_by_role("status").filter(has_text="fake model answered")
         await expect(works).to_contain_text(re.compile(r"Works: fake model answered in \d+ ms"))
         await accessible(page)
-        await fits_wholly(page)
+        await fits(page, pane=True)
 
         await fake.get_by_role("button", name="Make default: fake model").click()
         await expect(fake).to_contain_text("default")
@@ -391,7 +390,7 @@ async def test_every_section_fits_a_desktop_and_a_phone(site: Site, page: Page) 
                 await section(page, name)
                 await expect(page.get_by_role("main")).not_to_contain_text("could not be shown")
                 await accessible(page)
-                await fits_wholly(page)
+                await fits(page, pane=True)
                 if name == "Users":
                     await shot(page, f"admin{suffix}")
             for link in ("bystander", "New user"):
@@ -399,16 +398,16 @@ async def test_every_section_fits_a_desktop_and_a_phone(site: Site, page: Page) 
                 await page.get_by_role("link", name=link, exact=True).click()
                 await expect(page.get_by_role("link", name="← Users")).to_be_visible()
                 await accessible(page)
-                await fits_wholly(page)
+                await fits(page, pane=True)
             await section(page, "Areas")
             await page.get_by_role(
                 "link", name="Operations and infrastructure runbooks", exact=True
             ).click()
             await expect(page.get_by_role("form", name="System prompt")).to_be_visible()
             await accessible(page)
-            await fits_wholly(page)
+            await fits(page, pane=True)
             await section(page, "LLM providers")
             await page.get_by_role("link", name="local llama", exact=True).click()
             await expect(page.get_by_role("form", name="Provider local llama")).to_be_visible()
             await accessible(page)
-            await fits_wholly(page)
+            await fits(page, pane=True)

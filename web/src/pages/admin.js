@@ -626,7 +626,7 @@ async function feedbackSection(body, { params }) {
     "li",
     { class: "card downvote" },
     h("h4", { text: q.question }),
-    q.comment ? h("blockquote", { class: "comment" }, h("span", { class: "sr-only", text: "Comment: " }), q.comment) : h("p", { class: "muted small", text: "No comment." }),
+    q.comment ? h("blockquote", { class: "comment" }, h("span", { class: "visually-hidden", text: "Comment: " }), q.comment) : h("p", { class: "muted small", text: "No comment." }),
     q.answer_excerpt ? h("details", {}, h("summary", { text: "The answer" }), h("p", { class: "excerpt", text: q.answer_excerpt })) : null,
     h("p", { class: "muted small meta" },
       `Asked by ${names.get(q.user_id) || "a deleted user"} · `,

@@ -2,15 +2,7 @@
 // is (page, headings), the original to download; a terminal session's replay at its time.
 import * as api from "../api.js";
 import { attempt, h } from "../dom.js";
-
-const RECORDING = /^\/api\/v1\/terminal\/sessions\/([0-9a-f]{24})\/recording(?:\?t=([\d.]+))?$/;
-
-// The replay page of a source's link, or null when the link is no terminal recording.
-export function replayHash(link) {
-  const found = RECORDING.exec(link || "");
-  if (!found) return null;
-  return found[2] ? `#/replay/${found[1]}?t=${found[2]}` : `#/replay/${found[1]}`;
-}
+import { replayHash } from "../terminal/links.js";
 
 export async function download(documentId, filename) {
   const url = URL.createObjectURL(await api.blob(`/documents/${documentId}/content`));
