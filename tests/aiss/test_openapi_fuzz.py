@@ -26,8 +26,18 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 PASSWORD = "Fuzz-Admin-Passw0rd-1"
+
+
+def not_a_server_error(ctx: Any, response: Any, case: schemathesis.Case[Any]) -> bool | None:
+    """Any 5xx fails, except the documented 502 of an LLM provider that did not answer:
+    the fuzzer itself configures providers at made-up hosts, and questions then go to them."""
+    if response.status_code == 502 and response.json().get("error") == "upstream_failed":
+        return None
+    return checks.not_a_server_error(ctx, response, case)
+
+
 CHECKS = [
-    checks.not_a_server_error,
+    not_a_server_error,
     checks.response_schema_conformance,
     checks.content_type_conformance,
 ]
