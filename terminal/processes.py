@@ -22,6 +22,20 @@ if TYPE_CHECKING:
 KILL_ROUNDS = 100  # 2 s at most
 ROUND_PAUSE = 0.02
 
+# An exit status belongs to the process, not to one sandbox: whatever reaps strays
+# here (each sandbox of each server in this process; the tests run several) must
+# spare every child whose owner waits for it, or that owner loses its exit code.
+_claimed: set[int] = set()
+
+
+def claim(pid: int) -> None:
+    """`pid`, a child of this process, is reaped by its owner and by nothing else."""
+    _claimed.add(pid)
+
+
+def unclaim(pid: int) -> None:
+    _claimed.discard(pid)
+
 
 @dataclass(frozen=True)
 class Proc:
@@ -77,18 +91,20 @@ def descendants(root: int, procs: Iterable[Proc]) -> set[int]:
 
 
 def reap(pids: Iterable[int]) -> None:
-    """Collect those of `pids` that are this server's children and have ended.
-
-    The server is a child subreaper, so a killed shell's orphans come to it."""
+    """Collect those of `pids` that are this server's children and have ended, but
+    for the claimed ones. The server is a child subreaper, so a killed shell's
+    orphans come to it."""
     for pid in pids:
+        if pid in _claimed:
+            continue
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(pid, os.WNOHANG)
 
 
-async def kill_all(select: Callable[[list[Proc]], set[int]], *, keep: set[int]) -> bool:
+async def kill_all(select: Callable[[list[Proc]], set[int]]) -> bool:
     """SIGKILL what `select` picks from the process list until nothing is left alive;
-    reap what comes to this server, except `keep` (children whose exit codes their
-    owners collect). False if something was still alive after the last round."""
+    reap what comes to this server, but for the claimed children. False if something
+    was still alive after the last round."""
     seen: set[int] = set()  # a dead process leaves its cgroup before it is reaped
     ours = os.getpid()
     for _ in range(KILL_ROUNDS):
@@ -99,24 +115,24 @@ async def kill_all(select: Callable[[list[Proc]], set[int]], *, keep: set[int]) 
         for pid in alive:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        reap(seen - keep)
+        reap(seen)
         if not alive and not any(
-            p.zombie and p.ppid == ours and p.pid not in keep for p in procs if p.pid in seen
+            p.zombie and p.ppid == ours and p.pid not in _claimed for p in procs if p.pid in seen
         ):
             return True
         await anyio.sleep(ROUND_PAUSE)
     return False
 
 
-def reap_strays(uids: range | None, keep: set[int]) -> int:
+def reap_strays(uids: range | None) -> int:
     """Reap ended orphans of shells that came to this server: a sandbox's own processes
     (bwrap), or anything of the shells' uids. Nothing else of the server's is touched,
-    so no other owner of a child loses its exit status; never `keep` (the shells
-    whose owners collect their exit codes). How many were reaped."""
+    so no other owner of a child loses its exit status; never a claimed child (a
+    shell whose owner collects its exit code). How many were reaped."""
     ours, count = os.getpid(), 0
     for p in snapshot():
         mine = p.name == "bwrap" or (uids and p.uid in uids)
-        if p.zombie and p.ppid == ours and mine and p.pid not in keep:
+        if p.zombie and p.ppid == ours and mine and p.pid not in _claimed:
             with contextlib.suppress(ChildProcessError, OSError):
                 count += os.waitpid(p.pid, os.WNOHANG)[0] == p.pid
     return count

@@ -223,8 +223,9 @@ class LocalPty:
             return
         try:
             _, status = os.waitpid(self.pid, 0)
-        except ChildProcessError:
+        except ChildProcessError:  # reaped elsewhere: the code is lost, say so once
             self.exit_code = self.process.returncode or 0
+            self.process.returncode = self.exit_code
             return
         code = os.waitstatus_to_exitcode(status)
         self.exit_code = 128 - code if code < 0 else code

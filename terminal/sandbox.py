@@ -32,7 +32,15 @@ from typing import TYPE_CHECKING, ClassVar
 import anyio
 
 from .cgroups import Cgroups
-from .processes import Proc, descendants, kill_all, reap_strays, session_members
+from .processes import (
+    Proc,
+    claim,
+    descendants,
+    kill_all,
+    reap_strays,
+    session_members,
+    unclaim,
+)
 from .pty import LocalPty
 
 if TYPE_CHECKING:
@@ -107,6 +115,7 @@ class Launch:
 
     def started(self, pid: int) -> None:
         self.pid = pid
+        claim(pid)
         self.close_fds()
 
     def close_fds(self) -> None:
@@ -121,11 +130,12 @@ class Launch:
             await self.sandbox.end(self)
         finally:
             self.close_fds()
-            reap_strays(self.sandbox.config.uids, self.sandbox.leaders())
+            reap_strays(self.sandbox.config.uids)
 
     def release(self) -> None:
         """Once the shell itself is reaped (or never started): forget it."""
         self.close_fds()
+        unclaim(self.pid)
         self.sandbox.live.discard(self)
         if self.cgroup is not None:
             self.cgroup.remove()
@@ -203,10 +213,6 @@ class Sandbox:
 
         return child
 
-    def leaders(self) -> set[int]:
-        """The shells started and not yet reaped by their owners."""
-        return {launch.pid for launch in self.live if launch.pid}
-
     def _launch(self, launch: Launch) -> Launch:
         self.live.add(launch)
         return launch
@@ -225,8 +231,7 @@ class Sandbox:
                 await anyio.sleep(0.005)
         members = cgroup.members()  # the dead leave the group before they are reaped
         cgroup.kill()
-        keep = {other.pid for other in self.live}  # shells whose owners reap them
-        await kill_all(lambda procs: members | cgroup.members(), keep=keep)
+        await kill_all(lambda procs: members | cgroup.members())
 
     def write_rcfile(self) -> None:
         """The bash integration, where every shell can read it and none can change it."""
@@ -257,7 +262,7 @@ class Unsandboxed(Sandbox):
         def session(procs: list[Proc]) -> set[int]:
             return set(session_members(launch.pid, procs)) | descendants(launch.pid, procs)
 
-        await kill_all(session, keep={launch.pid})
+        await kill_all(session)
 
 
 def plain(argv: Sequence[str], cwd: Path) -> Launch:
@@ -296,7 +301,6 @@ class UidSandbox(Sandbox):
             await self._end_cgroup(launch.cgroup)
             return
         uid = launch.identity.uid
-        keep = {other.pid for other in self.live}  # shells whose owners reap them
         others = [o.pid for o in self.live if o is not launch and o.identity.uid == uid and o.pid]
 
         def theirs(procs: list[Proc]) -> set[int]:
@@ -307,7 +311,7 @@ class UidSandbox(Sandbox):
                 spared |= {pid, *descendants(pid, procs), *session_members(pid, procs)}
             return {p.pid for p in procs if p.uid == uid} - spared
 
-        await kill_all(theirs, keep=keep)
+        await kill_all(theirs)
 
 
 class BwrapSandbox(Sandbox):
@@ -410,7 +414,7 @@ class BwrapSandbox(Sandbox):
     async def end(self, launch: Launch) -> None:
         # Killing the namespace's first process ends the whole namespace; the outer
         # bwrap then exits by itself, and its owner reaps it.
-        await kill_all(lambda procs: descendants(launch.pid, procs), keep={launch.pid})
+        await kill_all(lambda procs: descendants(launch.pid, procs))
 
 
 def _data_fd(data: bytes, fds: list[int]) -> int:

@@ -83,8 +83,7 @@ class Janitor(Service):
         uids = self.terminals.sandbox_config.uids
         while True:
             await anyio.sleep(REAP_EVERY)
-            sandboxes = (self.terminals.sandbox, self.terminals.unsandboxed)
-            reap_strays(uids, set().union(*(s.leaders() for s in sandboxes if s)))
+            reap_strays(uids)
 
     async def _purge_now_and_then(self) -> None:
         while True:

@@ -125,3 +125,26 @@ async def test_the_unsandboxed_shell_is_the_servers_own_user(homes: Path) -> Non
         assert f"uid={os.getuid()}=".encode() in said
     finally:
         await pty.terminate()
+
+
+async def test_one_sandbox_tidying_up_leaves_another_ones_shell_to_its_owner(
+    homes: Path,
+) -> None:
+    """Two servers in one process (as in the tests) each reap the strays that come to
+    it: one ending its shell must not take the exit code of the other's."""
+    config = Config(homes=homes)
+    first, second = build("bwrap", config), build("bwrap", config)
+    alice = home_of(homes, "alice", 231001)
+    mine, theirs = await start(first, alice), await start(second, alice)
+    try:
+        await run(mine, b"exit 7\r", rb"exit")
+        with anyio.fail_after(10):  # ended, and nobody has collected it yet
+            while not any(p.pid == mine.pid and p.zombie for p in snapshot()):
+                await anyio.sleep(0.02)
+        await theirs.terminate()  # the other server tidies up after its own shell
+        with anyio.fail_after(10):
+            assert await mine.wait() == 7
+        assert mine.process.returncode == 7
+    finally:
+        await mine.terminate()
+        await theirs.terminate()
