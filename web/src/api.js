@@ -50,7 +50,7 @@ export async function login(username, password) {
 export async function resume() {
   // No CSRF cookie, no browser session to resume: not even a request.
   if (!cookie("aiss_csrf")) return false;
-  return session("refresh");
+  return refreshed();
 }
 
 export async function logout() {
@@ -63,9 +63,21 @@ export async function logout() {
   me = null;
 }
 
+// One refresh at a time: the server rotates the refresh token and takes a second use of
+// the old one for a theft (it revokes the whole login), so requests made together while
+// the access token runs out wait for the same refresh.
+let refreshing = null;
+
+function refreshed() {
+  refreshing ??= session("refresh").finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
 async function token() {
   if (access && Date.now() < expires - 30_000) return access;
-  if (cookie("aiss_csrf") && (await session("refresh"))) return access;
+  if (cookie("aiss_csrf") && (await refreshed())) return access;
   access = null;
   throw new ApiError(401, { message: "please log in" });
 }
