@@ -33,6 +33,7 @@ export class Stream {
     this.timer = 0;
     this.retry = 0;
     this.retryTimer = 0;
+    this.turn = 0; // each attach (and each leave) starts a turn; what an older one gets is dropped
     this.flush = () => {
       this.timer = 0;
       this.acknowledge();
@@ -65,21 +66,24 @@ export class Stream {
     this.id = id;
     this.role = role;
     this.retry = 0;
+    const turn = ++this.turn;
     this.set("connecting");
-    await this.connect(id, role);
+    await this.connect(id, role, turn);
   }
 
-  async connect(id, role) {
+  // The same session attached again (a double click, Read-only twice) is a new turn too:
+  // the older ticket's answer opens nothing.
+  async connect(id, role, turn) {
     let ticket;
     try {
       ticket = await api.call("POST", `/terminal/sessions/${id}/ticket`, { json: { role } });
     } catch (error) {
-      if (this.id !== id) return;
+      if (this.turn !== turn) return;
       if (error?.status === 404 || error?.status === 403) this.ended();
-      else this.reconnect(id);
+      else this.reconnect(turn);
       throw error;
     }
-    if (this.id !== id) return;
+    if (this.turn !== turn) return;
     this.role = ticket.role;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}${ticket.ws_path}?ticket=${encodeURIComponent(ticket.ticket)}`);
@@ -88,6 +92,7 @@ export class Stream {
     this.unacked = 0;
     this.counts = false;
     ws.onmessage = (message) => {
+      if (ws !== this.socket) return; // left, or replaced: its output is not this screen's
       const data = new Uint8Array(message.data);
       if (data[0] === OUTPUT) {
         const chunk = data.subarray(1);
@@ -101,7 +106,7 @@ export class Stream {
       this.socket = null;
       if (this.state === "ended") return;
       if (GONE.has(event.code)) this.ended();
-      else this.reconnect(id); // dropped: the shell lives on; its scrollback is replayed
+      else this.reconnect(turn); // dropped: the shell lives on; its scrollback is replayed
     };
   }
 
@@ -131,13 +136,13 @@ export class Stream {
     this.on.status?.(message);
   }
 
-  reconnect(id) {
-    if (this.id !== id || this.state === "ended") return;
+  reconnect(turn) {
+    if (this.turn !== turn || this.state === "ended") return;
     this.set("reconnecting");
     this.retry = Math.min(this.retry + 1, 5);
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
-      if (this.id === id) this.connect(id, this.role).catch(() => {});
+      if (this.turn === turn) this.connect(this.id, this.role, turn).catch(() => {});
     }, 300 * 2 ** this.retry);
   }
 
@@ -151,6 +156,7 @@ export class Stream {
 
   // Detach (the program goes on running).
   leave() {
+    this.turn += 1;
     clearTimeout(this.retryTimer);
     clearTimeout(this.timer);
     this.timer = 0;
