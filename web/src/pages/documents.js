@@ -210,6 +210,11 @@ export async function documentsPage(main, { user }) {
     if (event.stage === "ready" || event.stage === "failed") attempt(() => refresh());
   });
 
-  await refresh(0);
+  try {
+    await refresh(0);
+  } catch (error) {
+    stopEvents(); // the page is not shown: the router has nothing to end when it is left
+    throw error;
+  }
   return stopEvents;
 }

@@ -295,11 +295,25 @@ export async function terminalPage(main, { user, args, params }) {
   const opening = openingDialog({ size: () => ({ cols: term.cols, rows: term.rows }), capabilities });
   const timer = setInterval(() => refresh().catch(() => {}), REFRESH_MS);
 
-  await refresh();
+  const leave = () => {
+    clearInterval(timer);
+    clearTimeout(escaping);
+    stream.dispose();
+    find.dispose();
+    for (const panel of Object.values(panels)) panel.dispose();
+    opening.remove();
+    screen.dispose();
+  };
+  try {
+    await refresh();
+  } catch (error) {
+    leave(); // the page is not shown: the router has nothing to end when it is left
+    throw error;
+  }
   const wanted = args[0] ? { id: args[0], role: params.get("observe") ? "observer" : null } : kept();
   if (wanted) {
     const found = sessions.find((s) => s.id === wanted.id)
-      || (await api.call("GET", `/terminal/sessions/${wanted.id}`).catch(() => null));
+      || (await api.call("GET", `/terminal/sessions/${encodeURIComponent(wanted.id)}`).catch(() => null));
     if (found && !isEnded(found)) {
       const role = mine(found) && wanted.role !== "observer" ? "driver" : "observer";
       await show(found, role).catch(showError);
@@ -309,13 +323,5 @@ export async function terminalPage(main, { user, args, params }) {
   }
   update();
 
-  return () => {
-    clearInterval(timer);
-    clearTimeout(escaping);
-    stream.dispose();
-    find.dispose();
-    for (const panel of Object.values(panels)) panel.dispose();
-    opening.remove();
-    screen.dispose();
-  };
+  return leave;
 }
