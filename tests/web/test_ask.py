@@ -12,7 +12,7 @@ from playwright.async_api import expect
 from .conftest import PHONE, STRONG, accessible, fits, login, shot, uploaded
 
 if TYPE_CHECKING:
-    from playwright.async_api import Locator, Page
+    from playwright.async_api import Locator, Page, Route
 
     from .conftest import Site
 
@@ -217,3 +217,19 @@ async def test_a_terminal_source_opens_the_replay_at_its_moment(site: Site, page
     await passage.get_by_role("link", name="Open the replay at this moment").click()
     assert re.fullmatch(rf".*#/replay/{session['id']}\?t=\d+\.\d", page.url), page.url
     await site.api.call("DELETE", f"/terminal/sessions/{session['id']}", token)
+
+
+async def test_an_answer_whose_stream_stops_short_says_it_was_cut_off(page: Page) -> None:
+    async def cut_off(route: Route) -> None:
+        body = 'event: sources\ndata: []\n\nevent: token\ndata: {"text": "Half an ans"}\n\n'
+        await route.fulfill(status=200, content_type="text/event-stream", body=body)
+
+    await login(page)
+    await page.route("**/api/v1/conversations/*/messages", cut_off)
+    await ask(page, "Will this answer end?")
+    answer = turn(page, 0).get_by_role("article", name="Answer")
+    await expect(answer).to_contain_text("Half an ans")
+    await expect(answer).to_contain_text("Cut off")
+    await expect(answer).not_to_have_attribute("aria-busy", "true")
+    await expect(page.locator("#error")).to_contain_text("cut off")
+    await expect(page.get_by_role("button", name="Send")).to_be_visible()

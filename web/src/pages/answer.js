@@ -51,7 +51,7 @@ export class AnswerView {
       "li",
       { class: "turn" },
       h("div", { class: "question" }, h("span", { class: "visually-hidden", text: "You asked: " }), question),
-      h("article", { class: "answer", "aria-label": "Answer" }, this.body, this.list, this.note, this.actions),
+      this.article = h("article", { class: "answer", "aria-label": "Answer" }, this.body, this.list, this.note, this.actions),
     );
     this.showRating(feedback?.rating || null);
     this.actions.hidden = !queryId;
@@ -84,7 +84,15 @@ export class AnswerView {
     this.list.hidden = !this.sources.length;
   }
 
+  // While it streams the answer is re-rendered each frame: the thread's live region waits
+  // for the whole of it instead of reading every frame out.
+  busy(on) {
+    if (on) this.article.setAttribute("aria-busy", "true");
+    else this.article.removeAttribute("aria-busy");
+  }
+
   finish({ queryId, note }) {
+    this.busy(false);
     cancelAnimationFrame(this.pending);
     this.pending = 0;
     this.render();

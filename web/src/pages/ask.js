@@ -118,14 +118,23 @@ export async function askPage(main, { args }) {
       const response = await api.call("POST", `/conversations/${conversation.id}/messages`, {
         json: { question: text }, accept: "text/event-stream", signal: streaming.signal,
       });
+      view.busy(true);
+      let ended = false; // by done or error; a stream that just stops was cut off
       for await (const [kind, data] of api.events(response)) {
         if (kind === "sources") view.setSources(data);
         else if (kind === "token") view.append(data.text);
-        else if (kind === "done") view.finish({ queryId: data.query_id, note: note({ ...data, sources: view.sources }) });
-        else if (kind === "error") {
+        else if (kind === "done") {
+          ended = true;
+          view.finish({ queryId: data.query_id, note: note({ ...data, sources: view.sources }) });
+        } else if (kind === "error") {
+          ended = true;
           view.finish({ queryId: data.query_id, note: `The answer failed: ${data.message}` });
           showError(new Error(data.message));
         }
+      }
+      if (!ended) {
+        view.finish({ note: "Cut off: the connection ended before the answer was complete." });
+        showError(new Error("the answer was cut off: the connection ended before it was complete"));
       }
     } catch (error) {
       if (streaming.signal.aborted) view.finish({ note: "Stopped." });
