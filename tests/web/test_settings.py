@@ -13,7 +13,7 @@ from playwright.async_api import expect
 from .conftest import PHONE, STRONG, accessible, fits, login, shot
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from playwright.async_api import Page, Route
 
     from .conftest import Site
 
@@ -229,3 +229,27 @@ async def test_every_section_fits_a_desktop_and_a_phone(site: Site, page: Page) 
                     page.get_by_role("row").filter(has_text="deploy pipeline")
                 ).to_be_visible()
                 await shot(page, f"settings{suffix}")
+
+
+async def test_a_new_api_key_is_shown_even_when_the_list_fails(site: Site, page: Page) -> None:
+    await site.user("keyuser2")
+    await login(page, "keyuser2", STRONG)
+    await settings(page, "API keys")
+
+    async def refused(route: Route) -> None:
+        if route.request.method != "GET":
+            await route.continue_()
+            return
+        body = '{"error": "too_many_requests", "message": "too many requests", "details": null}'
+        await route.fulfill(status=429, content_type="application/json", body=body)
+
+    await page.route("**/api/v1/users/me/api-keys", refused)
+    await page.get_by_label("Name").fill("listless")
+    await page.get_by_role("button", name="Create key").click()
+    dialog = page.get_by_role("dialog", name="Your new API key")
+    key = await dialog.get_by_label("API key “listless”").input_value()
+    assert re.fullmatch(r"aiss_[0-9a-f]{12}_\S+", key), key
+    await dialog.get_by_role("button", name="I have copied it").click()
+    await expect(page.get_by_role("form", name="Create an API key")).to_contain_text(
+        "Too many requests"
+    )

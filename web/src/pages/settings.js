@@ -150,8 +150,12 @@ async function apiKeys(body) {
     send: async (v) => {
       const days = v["key-expires"] ? Number(v["key-expires"]) : null;
       const created = await api.call("POST", "/users/me/api-keys", { json: { name: v["key-name"].trim(), expires_in_days: days } });
-      await refresh();
-      await reveal(created);
+      // The key is shown whatever the list does: it exists now, and this is its only showing.
+      try {
+        await refresh();
+      } finally {
+        await reveal(created);
+      }
     },
   });
   body.append(
